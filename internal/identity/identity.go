@@ -1,0 +1,192 @@
+// Package identity owns how Candid knows an asker without knowing who they
+// are: pseudonymous handles (a keyed HMAC of platform and platform ID) and
+// sealed reply addresses (AEAD, with an expiry inside the authenticated data).
+//
+// The server's two secrets live in the data directory with mode 0600 and
+// are created on first start. Losing them makes existing handles and sealed
+// addresses unusable (by design: nothing else can link them to a person).
+package identity
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+const (
+	handleKeyFile = "handle.key"
+	sealKeyFile   = "seal.key"
+	keyBytes      = 32
+)
+
+// Keys holds the server's secrets.
+type Keys struct {
+	handleKey []byte
+	aead      cipher.AEAD
+}
+
+// NewKeys builds Keys from raw secrets (32 bytes each); tests use it.
+func NewKeys(handleKey, sealKey []byte) (*Keys, error) {
+	if len(handleKey) != keyBytes || len(sealKey) != keyBytes {
+		return nil, fmt.Errorf("identity: keys must be %d bytes each", keyBytes)
+	}
+	block, err := aes.NewCipher(sealKey)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("identity: %w", err)
+	}
+	return &Keys{handleKey: append([]byte(nil), handleKey...), aead: aead}, nil
+}
+
+// RandomKeys returns fresh keys that are never saved; for tests and tools.
+func RandomKeys() *Keys {
+	k, err := NewKeys(randomBytes(keyBytes), randomBytes(keyBytes))
+	if err != nil {
+		panic(err) // cannot happen: sizes are right
+	}
+	return k
+}
+
+// LoadOrCreate reads the keys from dir, creating them (mode 0600, dir 0700)
+// when they do not exist yet. created reports whether new keys were made, so
+// that the caller can say so once.
+func LoadOrCreate(dir string) (k *Keys, created bool, err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, false, fmt.Errorf("identity: create key folder %s: %w (check --data and its permissions)", dir, err)
+	}
+	hk, c1, err := loadOrCreateKey(filepath.Join(dir, handleKeyFile))
+	if err != nil {
+		return nil, false, err
+	}
+	sk, c2, err := loadOrCreateKey(filepath.Join(dir, sealKeyFile))
+	if err != nil {
+		return nil, false, err
+	}
+	k, err = NewKeys(hk, sk)
+	return k, c1 || c2, err
+}
+
+func loadOrCreateKey(path string) ([]byte, bool, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
+			return nil, false, fmt.Errorf("identity: %s is readable by other users (mode %v): run chmod 600 %s", path, st.Mode().Perm(), path)
+		}
+		key, err := hex.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(key) != keyBytes {
+			return nil, false, fmt.Errorf("identity: %s is not a %d-byte hex key: restore it from backup (a new key would make every handle and sealed address unreadable)", path, keyBytes)
+		}
+		return key, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("identity: read %s: %w", path, err)
+	}
+	key := randomBytes(keyBytes)
+	// O_EXCL: two processes starting at once must not overwrite each other's key.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return loadOrCreateKey(path)
+		}
+		return nil, false, fmt.Errorf("identity: create %s: %w", path, err)
+	}
+	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
+	serr := f.Sync()
+	cerr := f.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		os.Remove(path)
+		return nil, false, fmt.Errorf("identity: write %s: %w", path, err)
+	}
+	return key, true, nil
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return b
+}
+
+// Handle returns the asker's pseudonymous handle for a platform account.
+// It is stable (the same person gets the same handle, so /forget finds all
+// their data) and cannot be reversed without the key.
+func (k *Keys) Handle(platform, platformID string) string {
+	m := hmac.New(sha256.New, k.handleKey)
+	m.Write([]byte(platform))
+	m.Write([]byte{':'})
+	m.Write([]byte(platformID))
+	return "h_" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:20])
+}
+
+// Digest returns a keyed hash of any value that must be recognised later but
+// never stored in clear (for example a Slack message author for de-duplication).
+func (k *Keys) Digest(purpose, value string) string {
+	return k.Handle("digest/"+purpose, value)
+}
+
+// Address is where a later answer is delivered: a platform and the platform's
+// destination (a Telegram chat ID, a Slack DM channel). It only ever exists
+// in memory; storage holds it sealed.
+type Address struct {
+	Platform string `json:"p"`
+	To       string `json:"t"`
+}
+
+// ErrSealExpired is returned by Open once the sealed address has expired.
+var ErrSealExpired = errors.New("identity: the sealed address has expired")
+
+// Seal encrypts addr so that only this server can open it, until expires.
+// The expiry and platform are authenticated, so neither can be altered.
+func (k *Keys) Seal(addr Address, expires time.Time) ([]byte, error) {
+	plain, err := json.Marshal(addr)
+	if err != nil {
+		return nil, fmt.Errorf("identity: seal: %w", err)
+	}
+	var exp [8]byte
+	binary.BigEndian.PutUint64(exp[:], uint64(expires.Unix()))
+	nonce := randomBytes(k.aead.NonceSize())
+	out := append(append([]byte{1}, exp[:]...), nonce...)
+	return k.aead.Seal(out, nonce, plain, out[:9]), nil
+}
+
+// Open decrypts a sealed address. It fails if the data was altered, sealed
+// with another key, or expired at now.
+func (k *Keys) Open(sealed []byte, now time.Time) (Address, error) {
+	ns := k.aead.NonceSize()
+	if len(sealed) < 9+ns+k.aead.Overhead() || sealed[0] != 1 {
+		return Address{}, errors.New("identity: not a sealed address")
+	}
+	expires := time.Unix(int64(binary.BigEndian.Uint64(sealed[1:9])), 0)
+	plain, err := k.aead.Open(nil, sealed[9:9+ns], sealed[9+ns:], sealed[:9])
+	if err != nil {
+		return Address{}, errors.New("identity: sealed address does not verify (altered, or sealed with another key)")
+	}
+	if !now.Before(expires) {
+		return Address{}, ErrSealExpired
+	}
+	var a Address
+	if err := json.Unmarshal(plain, &a); err != nil {
+		return Address{}, fmt.Errorf("identity: sealed address: %w", err)
+	}
+	return a, nil
+}
+
+// NewID returns a random, URL-safe identifier (for tickets, messages, web
+// sessions). 16 bytes: unguessable, so an ID is also a capability.
+func NewID() string { return base64.RawURLEncoding.EncodeToString(randomBytes(16)) }
