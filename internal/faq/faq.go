@@ -4,12 +4,15 @@
 //
 // It knows nothing about matching or platforms; the matcher indexes the
 // entries this package loads, and the adapters render the Markdown subset.
+// The curator tooling lives in lint.go: Lint (every problem of a folder,
+// with file:line) and Entry.Show (an entry as an asker sees it).
 package faq
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -26,6 +29,10 @@ import (
 // MaxFileSize bounds one entry file. An entry is a few KB; anything near this
 // is a mistake (or an attack on the loader) and is rejected, not parsed.
 const MaxFileSize = 256 << 10
+
+// MaxNodes bounds the YAML nodes in one entry file. A real entry has a few
+// dozen; the cap keeps a hostile file from costing more than it is worth.
+const MaxNodes = 5000
 
 // Escalation says where an entry points the asker after the answer.
 type Escalation string
@@ -69,11 +76,22 @@ type Entry struct {
 	// lint can point at the exact place.
 	lines map[string]int
 	tmpl  *template.Template
+	// notes are findings from the YAML nodes that the decoded struct no
+	// longer shows (a number where text belongs); Lint reports them.
+	notes Problems
 }
 
 // Line returns the line of a top-level key (or "paraphrases[3]") in the
 // entry's file, or 0 when unknown.
 func (e *Entry) Line(key string) int { return e.lines[key] }
+
+// lineOr returns the line of key, or of fallback when key has none.
+func (e *Entry) lineOr(key, fallback string) int {
+	if l := e.lines[key]; l > 0 {
+		return l
+	}
+	return e.lines[fallback]
+}
 
 // IsDraft reports whether a clinician has yet to review the entry.
 func (e *Entry) IsDraft() bool { return e.Review.Status != "reviewed" }
@@ -251,20 +269,62 @@ func parseFile(fsys fs.FS, name string) (*Entry, Problems) {
 		return nil, fail(0, "not valid UTF-8: save the file as UTF-8")
 	}
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	docs := yaml.NewDecoder(bytes.NewReader(data))
+	if err := docs.Decode(&root); errors.Is(err, io.EOF) {
+		return nil, fail(1, "no YAML content (only comments?): an entry needs id, question, paraphrases, answer, escalate, sources and review")
+	} else if err != nil {
+		return nil, fail(yamlErrLine(err), "not valid YAML: %v", cleanYAMLErr(err))
+	}
+	var second yaml.Node
+	if err := docs.Decode(&second); err == nil {
+		return nil, fail(second.Line, "a second YAML document (after ---): put one entry in each file")
+	} else if !errors.Is(err, io.EOF) {
 		return nil, fail(yamlErrLine(err), "not valid YAML: %v", cleanYAMLErr(err))
 	}
 	if len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
 		return nil, fail(1, "an entry must be a YAML mapping (key: value), not a list or a scalar")
+	}
+	// Anchors and aliases are refused before decoding: an entry never needs
+	// them, and aliases let a small file expand into a huge one (the
+	// "billion laughs" attack) that the decoder and lint would then walk.
+	if ps := checkNodes(name, &root); len(ps) > 0 {
+		return nil, ps
 	}
 	m := root.Content[0]
 	e := &Entry{File: name, lines: map[string]int{}}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		e.lines[k.Value] = k.Line
-		if k.Value == "paraphrases" && v.Kind == yaml.SequenceNode {
+		switch k.Value {
+		case "answer":
+			// A block scalar (| or >) starts on the line after its key; lint
+			// counts answer lines from here.
+			// Only a literal block keeps the file's lines one for one.
+			if v.Style&yaml.LiteralStyle != 0 {
+				e.lines["answer:body"] = v.Line + 1
+			}
+		case "paraphrases", "red_flags", "sources":
+			if v.Kind != yaml.SequenceNode {
+				break
+			}
 			for j, p := range v.Content {
-				e.lines[fmt.Sprintf("paraphrases[%d]", j)] = p.Line
+				key := fmt.Sprintf("%s[%d]", k.Value, j)
+				e.lines[key] = p.Line
+				switch {
+				case k.Value == "sources" || p.Kind != yaml.ScalarNode:
+				case p.Tag == "!!str":
+					if k.Value == "red_flags" && strings.TrimSpace(p.Value) == "" {
+						e.notes = append(e.notes, Problem{File: name, Line: p.Line, Warning: true,
+							Message: "empty red flag: write the sign to watch for or remove the item"})
+					}
+				case p.Tag == "!!null":
+					// The decoder drops null items, so they must be caught here.
+					e.notes = append(e.notes, Problem{File: name, Line: p.Line,
+						Message: fmt.Sprintf("%s is empty: write the text or remove the item", key)})
+				default:
+					e.notes = append(e.notes, Problem{File: name, Line: p.Line,
+						Message: fmt.Sprintf("%s is %s, not text: quote it (%q) or remove it", key, describeTag(p.Tag), p.Value)})
+				}
 			}
 		}
 	}
@@ -274,6 +334,46 @@ func parseFile(fsys fs.FS, name string) (*Entry, Problems) {
 		return nil, fail(yamlErrLine(err), "%v (allowed keys: id, locale, question, paraphrases, answer, tags, escalate, red_flags, sources, review)", cleanYAMLErr(err))
 	}
 	return e, validate(e, name)
+}
+
+// checkNodes walks the document once, refusing anchors, aliases and
+// documents with more than MaxNodes nodes.
+func checkNodes(name string, root *yaml.Node) Problems {
+	count := 0
+	var bad *Problem
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if bad != nil {
+			return
+		}
+		count++
+		switch {
+		case count > MaxNodes:
+			bad = &Problem{File: name, Line: n.Line, Message: fmt.Sprintf("more than %d YAML nodes: an entry is a few dozen; split or trim the file", MaxNodes)}
+			return
+		case n.Kind == yaml.AliasNode || n.Anchor != "":
+			bad = &Problem{File: name, Line: n.Line, Message: "YAML anchors and aliases (&name, *name, <<) are not allowed in entries: write the text out in full"}
+			return
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(root)
+	if bad != nil {
+		return Problems{*bad}
+	}
+	return nil
+}
+
+func describeTag(tag string) string {
+	switch tag {
+	case "!!int", "!!float":
+		return "a number"
+	case "!!bool":
+		return "true/false"
+	}
+	return "not a string (" + tag + ")"
 }
 
 var yamlLine = regexp.MustCompile(`line (\d+)`)
@@ -345,7 +445,8 @@ func validate(e *Entry, file string) Problems {
 	}
 	for i, s := range e.Sources {
 		if strings.TrimSpace(s.Title) == "" || !strings.HasPrefix(s.URL, "https://") && !strings.HasPrefix(s.URL, "http://") {
-			add("sources", "source %d needs a title and an http(s) url", i+1)
+			ps = append(ps, Problem{File: file, Line: e.lineOr(fmt.Sprintf("sources[%d]", i), "sources"),
+				Message: fmt.Sprintf("source %d needs a title and an http(s) url", i+1)})
 		}
 	}
 	switch e.Review.Status {

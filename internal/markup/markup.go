@@ -1,0 +1,194 @@
+// Package markup owns the Markdown subset that FAQ answers and replies are
+// written in (paragraphs, "- " bullets, **bold**, *italic*, [text](url)) and
+// its safe rendering to HTML and plain text. Everything else in the input is
+// text: raw HTML is escaped, and only http(s) and mailto links survive.
+package markup
+
+import (
+	"html"
+	"net/url"
+	"strings"
+)
+
+// Block is a paragraph or a bullet list.
+type Block struct {
+	Items []string // one for a paragraph; one per bullet for a list
+	List  bool
+}
+
+// Parse splits text into blocks. Lines starting with "- " or "* " form a list;
+// a blank line ends a block.
+func Parse(text string) []Block {
+	var blocks []Block
+	var cur *Block
+	flush := func() {
+		if cur != nil {
+			blocks = append(blocks, *cur)
+			cur = nil
+		}
+	}
+	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" {
+			flush()
+			continue
+		}
+		item, isBullet := strings.CutPrefix(t, "- ")
+		if !isBullet {
+			item, isBullet = strings.CutPrefix(t, "* ")
+		}
+		switch {
+		case isBullet:
+			if cur == nil || !cur.List {
+				flush()
+				cur = &Block{List: true}
+			}
+			cur.Items = append(cur.Items, item)
+		case cur != nil && cur.List && strings.HasPrefix(line, "  "):
+			cur.Items[len(cur.Items)-1] += " " + t // continuation of a bullet
+		case cur != nil && !cur.List:
+			cur.Items[0] += " " + t
+		default:
+			flush()
+			cur = &Block{Items: []string{t}}
+		}
+	}
+	flush()
+	return blocks
+}
+
+// Span is a run of inline text with its style.
+type Span struct {
+	Text   string
+	Bold   bool
+	Italic bool
+	URL    string // a link when not empty
+}
+
+// Inline parses **bold**, *italic* and [text](url) in one line. Unclosed
+// markers are kept as text.
+func Inline(s string) []Span {
+	var out []Span
+	var b strings.Builder
+	emit := func(sp Span) {
+		if b.Len() > 0 {
+			out = append(out, Span{Text: b.String()})
+			b.Reset()
+		}
+		out = append(out, sp)
+	}
+	for i := 0; i < len(s); {
+		switch {
+		case strings.HasPrefix(s[i:], "**"):
+			if j := strings.Index(s[i+2:], "**"); j > 0 {
+				emit(Span{Text: s[i+2 : i+2+j], Bold: true})
+				i += j + 4
+				continue
+			}
+		case s[i] == '*' || s[i] == '_':
+			m := s[i : i+1]
+			if j := strings.Index(s[i+1:], m); j > 0 && !strings.HasPrefix(s[i+1:], " ") && (i == 0 || !isWord(s[i-1])) {
+				emit(Span{Text: s[i+1 : i+1+j], Italic: true})
+				i += j + 2
+				continue
+			}
+		case s[i] == '[':
+			if j := strings.Index(s[i:], "]("); j > 0 {
+				if k := strings.IndexByte(s[i+j+2:], ')'); k > 0 {
+					label, link := s[i+1:i+j], s[i+j+2:i+j+2+k]
+					if SafeURL(link) {
+						emit(Span{Text: label, URL: link})
+						i += j + 3 + k
+						continue
+					}
+				}
+			}
+		}
+		b.WriteByte(s[i])
+		i++
+	}
+	if b.Len() > 0 {
+		out = append(out, Span{Text: b.String()})
+	}
+	return out
+}
+
+func isWord(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// SafeURL accepts only absolute http(s) and mailto links.
+func SafeURL(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https", "http":
+		return u.Host != ""
+	case "mailto":
+		return u.Opaque != ""
+	}
+	return false
+}
+
+// HTML renders text as safe HTML: <p>, <ul><li>, <strong>, <em>, <a>.
+func HTML(text string) string {
+	var b strings.Builder
+	for _, blk := range Parse(text) {
+		if blk.List {
+			b.WriteString("<ul>")
+			for _, it := range blk.Items {
+				b.WriteString("<li>")
+				writeInlineHTML(&b, it)
+				b.WriteString("</li>")
+			}
+			b.WriteString("</ul>")
+			continue
+		}
+		b.WriteString("<p>")
+		writeInlineHTML(&b, blk.Items[0])
+		b.WriteString("</p>")
+	}
+	return b.String()
+}
+
+func writeInlineHTML(b *strings.Builder, s string) {
+	for _, sp := range Inline(s) {
+		t := html.EscapeString(sp.Text)
+		if sp.Bold {
+			t = "<strong>" + t + "</strong>"
+		}
+		if sp.Italic {
+			t = "<em>" + t + "</em>"
+		}
+		if sp.URL != "" {
+			t = `<a href="` + html.EscapeString(sp.URL) + `" rel="noopener noreferrer" target="_blank">` + t + "</a>"
+		}
+		b.WriteString(t)
+	}
+}
+
+// Plain renders text without markup (links as "text (url)").
+func Plain(text string) string {
+	var parts []string
+	for _, blk := range Parse(text) {
+		var lines []string
+		for _, it := range blk.Items {
+			var b strings.Builder
+			for _, sp := range Inline(it) {
+				b.WriteString(sp.Text)
+				if sp.URL != "" && sp.URL != sp.Text {
+					b.WriteString(" (" + sp.URL + ")")
+				}
+			}
+			if blk.List {
+				lines = append(lines, "• "+b.String())
+			} else {
+				lines = append(lines, b.String())
+			}
+		}
+		parts = append(parts, strings.Join(lines, "\n"))
+	}
+	return strings.Join(parts, "\n\n")
+}

@@ -1,0 +1,445 @@
+// Package web owns the asker's web chat: the accessible chat page (works
+// without JavaScript; scripts only enhance it), its JSON API for clinics that
+// embed the chat in their own site, and the anonymous session cookie.
+//
+// The chat knows an asker only by a random cookie value, turned into a handle
+// with the server's key; the cookie value itself is never stored or logged.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/candid-app/candid/internal/conversation"
+	"github.com/candid-app/candid/internal/identity"
+	"github.com/candid-app/candid/internal/markup"
+	"github.com/candid-app/candid/internal/ratelimit"
+	"github.com/candid-app/candid/internal/store"
+)
+
+// Limits on what the chat accepts.
+const (
+	MaxBody     = 16 << 10 // a question is at most a few KB; anything bigger is refused unread
+	CookieName  = "candid_session"
+	historySize = 200
+)
+
+// Engine is the conversation engine as the web chat uses it.
+type Engine interface {
+	Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error)
+	History(ctx context.Context, handle string, limit int) ([]store.Message, error)
+	PrivacyNotice() string
+}
+
+// Options configure the chat.
+type Options struct {
+	Engine        Engine
+	Keys          *identity.Keys
+	Logger        *slog.Logger
+	ClinicName    string
+	EmergencyLine string
+	Region        string
+	// SecureCookies marks the session cookie Secure; set it whenever the
+	// chat is served over HTTPS (always, in production).
+	SecureCookies bool
+	// CookieTTL is how long the browser keeps the session (default 30 days,
+	// the conversation retention).
+	CookieTTL time.Duration
+	// PerMinute and Burst limit each asker (default 20 a minute, burst 10).
+	PerMinute float64
+	Burst     int
+	Now       func() time.Time
+}
+
+// Chat serves the web chat.
+type Chat struct {
+	opts   Options
+	log    *slog.Logger
+	tmpl   *template.Template
+	asker  *ratelimit.Limiter // per handle
+	client *ratelimit.Limiter // per client address, so fresh cookies cannot dodge the limit
+}
+
+//go:embed assets
+var assets embed.FS
+
+// New returns the chat.
+func New(opts Options) (*Chat, error) {
+	if opts.Engine == nil || opts.Keys == nil {
+		return nil, errors.New("web: Engine and Keys are required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.CookieTTL <= 0 {
+		opts.CookieTTL = 30 * 24 * time.Hour
+	}
+	if opts.PerMinute <= 0 {
+		opts.PerMinute = 20
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = 10
+	}
+	if opts.ClinicName == "" {
+		opts.ClinicName = "the clinic"
+	}
+	tmpl, err := template.New("").Funcs(template.FuncMap{
+		"markup": func(s string) template.HTML { return template.HTML(markup.HTML(s)) },
+	}).ParseFS(assets, "assets/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: templates: %w", err)
+	}
+	return &Chat{
+		opts:   opts,
+		log:    opts.Logger,
+		tmpl:   tmpl,
+		asker:  ratelimit.New(opts.PerMinute/60, opts.Burst, opts.Now),
+		client: ratelimit.New(opts.PerMinute*5/60, opts.Burst*5, opts.Now),
+	}, nil
+}
+
+// Register adds the chat's routes to mux.
+func (c *Chat) Register(mux *http.ServeMux) {
+	mux.HandleFunc("GET /{$}", c.page)
+	mux.HandleFunc("GET /privacy", c.privacyPage)
+	mux.Handle("GET /static/", http.StripPrefix("/static/", c.static()))
+	mux.HandleFunc("POST /chat", c.formMessage)
+	mux.HandleFunc("POST /chat/action", c.formAction)
+	mux.HandleFunc("POST /api/v1/chat/messages", c.apiMessage)
+	mux.HandleFunc("POST /api/v1/chat/actions", c.apiAction)
+	mux.HandleFunc("GET /api/v1/chat/messages", c.apiHistory)
+}
+
+func (c *Chat) static() http.Handler {
+	h := http.FileServerFS(mustSub(assets, "assets"))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, ".html") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+var cookiePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+
+// session returns the asker's handle, issuing a new session cookie when
+// there is none (or it is not one of ours).
+func (c *Chat) session(w http.ResponseWriter, r *http.Request) string {
+	if ck, err := r.Cookie(CookieName); err == nil && cookiePattern.MatchString(ck.Value) {
+		return c.opts.Keys.Handle("web", ck.Value)
+	}
+	v := identity.NewID()
+	http.SetCookie(w, &http.Cookie{
+		Name: CookieName, Value: v, Path: "/", HttpOnly: true, Secure: c.opts.SecureCookies,
+		SameSite: http.SameSiteStrictMode, MaxAge: int(c.opts.CookieTTL.Seconds()),
+	})
+	return c.opts.Keys.Handle("web", v)
+}
+
+// existingSession is session without issuing a cookie (for reads).
+func (c *Chat) existingSession(r *http.Request) (string, bool) {
+	if ck, err := r.Cookie(CookieName); err == nil && cookiePattern.MatchString(ck.Value) {
+		return c.opts.Keys.Handle("web", ck.Value), true
+	}
+	return "", false
+}
+
+// limit applies the per-asker and per-client limits.
+func (c *Chat) limit(w http.ResponseWriter, r *http.Request, handle string) bool {
+	ok1, wait1 := c.asker.Allow(handle)
+	ok2, wait2 := c.client.Allow(c.opts.Keys.Digest("client", clientIP(r)))
+	if ok1 && ok2 {
+		return true
+	}
+	wait := max(wait1, wait2)
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+	writeError(w, http.StatusTooManyRequests, "rate_limited", "You are sending messages too quickly. Please wait a moment and try again.")
+	return false
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// --- JSON API ---
+
+type replyJSON struct {
+	Kind    string         `json:"kind"`
+	Text    string         `json:"text"`
+	HTML    string         `json:"html"`
+	FAQID   string         `json:"faq_id,omitempty"`
+	Buttons []store.Button `json:"buttons"`
+}
+
+type messageJSON struct {
+	ID      string         `json:"id"`
+	From    string         `json:"from"`
+	Kind    string         `json:"kind,omitempty"`
+	Text    string         `json:"text"`
+	HTML    string         `json:"html"`
+	FAQID   string         `json:"faq_id,omitempty"`
+	Buttons []store.Button `json:"buttons"`
+	At      time.Time      `json:"at"`
+}
+
+func toJSON(rs []conversation.Reply) []replyJSON {
+	out := make([]replyJSON, 0, len(rs))
+	for _, r := range rs {
+		b := r.Buttons
+		if b == nil {
+			b = []store.Button{}
+		}
+		out = append(out, replyJSON{Kind: string(r.Kind), Text: r.Text, HTML: markup.HTML(r.Text), FAQID: r.FAQID, Buttons: b})
+	}
+	return out
+}
+
+func (c *Chat) apiMessage(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if !decodeJSON(w, r, &body) {
+		return
+	}
+	if strings.TrimSpace(body.Text) == "" {
+		writeError(w, http.StatusUnprocessableEntity, "empty_text", `"text" is empty: type a question.`)
+		return
+	}
+	if utf8.RuneCountInString(body.Text) > conversation.MaxQuestionRunes {
+		writeError(w, http.StatusUnprocessableEntity, "text_too_long", fmt.Sprintf(`"text" is longer than %d characters: shorten it to the main question.`, conversation.MaxQuestionRunes))
+		return
+	}
+	c.apiHandle(w, r, conversation.Inbound{Text: body.Text})
+}
+
+func (c *Chat) apiAction(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Action string `json:"action"`
+	}
+	if !decodeJSON(w, r, &body) {
+		return
+	}
+	if strings.TrimSpace(body.Action) == "" || len(body.Action) > 200 {
+		writeError(w, http.StatusUnprocessableEntity, "invalid_action", `"action" must be one of the actions from a reply's buttons.`)
+		return
+	}
+	c.apiHandle(w, r, conversation.Inbound{Action: body.Action})
+}
+
+func (c *Chat) apiHandle(w http.ResponseWriter, r *http.Request, in conversation.Inbound) {
+	handle := c.session(w, r)
+	if !c.limit(w, r, handle) {
+		return
+	}
+	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	replies, err := c.opts.Engine.Handle(r.Context(), in)
+	if err != nil {
+		c.log.ErrorContext(r.Context(), "web chat: engine failed", "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "Something went wrong on our side and your message was not processed. Please try again in a minute. In an emergency, call your local emergency number.")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"replies": toJSON(replies)})
+}
+
+func (c *Chat) apiHistory(w http.ResponseWriter, r *http.Request) {
+	handle, ok := c.existingSession(r)
+	msgs := []messageJSON{}
+	if ok {
+		h, err := c.opts.Engine.History(r.Context(), handle, historySize)
+		if err != nil {
+			c.log.ErrorContext(r.Context(), "web chat: history failed", "err", err)
+			writeError(w, http.StatusInternalServerError, "internal", "Could not load the conversation. Please try again.")
+			return
+		}
+		for _, m := range h {
+			b := m.Buttons
+			if b == nil {
+				b = []store.Button{}
+			}
+			msgs = append(msgs, messageJSON{ID: m.ID, From: m.From, Kind: m.Kind, Text: m.Text, HTML: markup.HTML(m.Text), FAQID: m.FAQID, Buttons: b, At: m.At})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
+
+// decodeJSON enforces the API's input rules: JSON content type, a size cap,
+// valid UTF-8, no unknown fields, exactly one object.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Send JSON with Content-Type: application/json.")
+		return false
+	}
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("The request body is larger than %d bytes.", MaxBody))
+			return false
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "Could not read the request body.")
+		return false
+	}
+	if !utf8.Valid(data) {
+		writeError(w, http.StatusBadRequest, "invalid_utf8", "The request body is not valid UTF-8.")
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, http.StatusBadRequest, "malformed_json", "The request body is not valid JSON for this endpoint: "+err.Error())
+		return false
+	}
+	if dec.More() {
+		writeError(w, http.StatusBadRequest, "malformed_json", "Send exactly one JSON object.")
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// --- the page (works without JavaScript) ---
+
+type pageData struct {
+	Clinic        string
+	EmergencyLine string
+	Messages      []store.Message
+	Notice        string
+	Privacy       string
+}
+
+func (c *Chat) securityHeaders(w http.ResponseWriter) {
+	h := w.Header()
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Frame-Options", "DENY")
+}
+
+func (c *Chat) page(w http.ResponseWriter, r *http.Request) {
+	c.securityHeaders(w)
+	d := pageData{Clinic: c.opts.ClinicName, EmergencyLine: c.opts.EmergencyLine, Notice: r.URL.Query().Get("notice")}
+	if len(d.Notice) > 200 {
+		d.Notice = ""
+	}
+	if handle, ok := c.existingSession(r); ok {
+		msgs, err := c.opts.Engine.History(r.Context(), handle, historySize)
+		if err != nil {
+			c.log.ErrorContext(r.Context(), "web chat: history failed", "err", err)
+		}
+		d.Messages = msgs
+	} else {
+		c.session(w, r)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := c.tmpl.ExecuteTemplate(w, "chat.html", d); err != nil {
+		c.log.ErrorContext(r.Context(), "web chat: render", "err", err)
+	}
+}
+
+func (c *Chat) privacyPage(w http.ResponseWriter, r *http.Request) {
+	c.securityHeaders(w)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	d := pageData{Clinic: c.opts.ClinicName, EmergencyLine: c.opts.EmergencyLine, Privacy: c.opts.Engine.PrivacyNotice()}
+	if err := c.tmpl.ExecuteTemplate(w, "privacy.html", d); err != nil {
+		c.log.ErrorContext(r.Context(), "web chat: render", "err", err)
+	}
+}
+
+// sameOrigin rejects cross-site form posts (the cookie is SameSite=Strict
+// too; this is the second lock).
+func sameOrigin(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
+	}
+	if o := r.Header.Get("Origin"); o != "" && o != "null" {
+		u, err := url.Parse(o)
+		return err == nil && u.Host == r.Host
+	}
+	return true // old browsers send neither; SameSite=Strict still applies
+}
+
+func (c *Chat) formMessage(w http.ResponseWriter, r *http.Request) {
+	c.form(w, r, func(in *conversation.Inbound) string {
+		in.Text = r.PostFormValue("text")
+		if strings.TrimSpace(in.Text) == "" {
+			return "Type a question first."
+		}
+		return ""
+	})
+}
+
+func (c *Chat) formAction(w http.ResponseWriter, r *http.Request) {
+	c.form(w, r, func(in *conversation.Inbound) string {
+		in.Action = r.PostFormValue("action")
+		if in.Action == "" || len(in.Action) > 200 {
+			return "That button did not work. Please try again."
+		}
+		return ""
+	})
+}
+
+func (c *Chat) form(w http.ResponseWriter, r *http.Request, fill func(*conversation.Inbound) string) {
+	if !sameOrigin(r) {
+		http.Error(w, "cross-site request refused", http.StatusForbidden)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "The form could not be read (too large or malformed).", http.StatusBadRequest)
+		return
+	}
+	handle := c.session(w, r)
+	var in conversation.Inbound
+	if msg := fill(&in); msg != "" {
+		http.Redirect(w, r, "/?notice="+url.QueryEscape(msg)+"#compose", http.StatusSeeOther)
+		return
+	}
+	if ok, _ := c.asker.Allow(handle); !ok {
+		http.Redirect(w, r, "/?notice="+url.QueryEscape("You are sending messages too quickly. Please wait a moment.")+"#compose", http.StatusSeeOther)
+		return
+	}
+	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
+	if _, err := c.opts.Engine.Handle(r.Context(), in); err != nil {
+		c.log.ErrorContext(r.Context(), "web chat: engine failed", "err", err)
+		http.Redirect(w, r, "/?notice="+url.QueryEscape("Something went wrong and your message was not processed. Please try again.")+"#compose", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, "/#latest", http.StatusSeeOther)
+}
