@@ -125,4 +125,3 @@ func (l *Live) Assess(t string) safety.Assessment { return l.Current().Detector.
 func (l *Live) Message(region string, a safety.Assessment) string {
 	return l.Current().Resources.Message(region, a)
 }
-
