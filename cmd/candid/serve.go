@@ -320,5 +320,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	srv.Shutdown(shutCtx)
 	cancel()
 	wg.Wait()
+	a.mod.Close() // lets in-flight drafts and alerts finish
 	return nil
 }

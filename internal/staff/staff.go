@@ -1,0 +1,475 @@
+// Package staff owns the clinic's accounts for the console and the staff
+// API: names and roles, passwords (argon2id), console sessions, API bearer
+// tokens, login rate limits, and the admin socket through which the CLI
+// manages accounts while the server holds the data file.
+//
+// Only hashes are stored: of passwords (argon2id), of session IDs and of API
+// tokens (SHA-256, which suffices for 256-bit random secrets).
+package staff
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/argon2"
+
+	"github.com/candid-app/candid/internal/moderation"
+	"github.com/candid-app/candid/internal/store"
+)
+
+// Errors the service returns (wrapped). The console maps ErrBadLogin,
+// ErrNoSession and ErrBadToken to 401, ErrRateLimited to 429, ErrInvalid to
+// 422, ErrExists to 409 and ErrNotFound to 404.
+var (
+	ErrBadLogin    = errors.New("wrong name or password")
+	ErrRateLimited = errors.New("too many login attempts: wait 15 minutes and try again")
+	ErrNoSession   = errors.New("not signed in, or the session expired: sign in again")
+	ErrBadToken    = errors.New("the API token is not valid: create one with `candid user token NAME`")
+	ErrInvalid     = errors.New("invalid staff account")
+	ErrExists      = errors.New("a staff account with that name already exists")
+	ErrNotFound    = store.ErrNotFound
+)
+
+// Store is the subset of store.Store the staff service uses.
+type Store interface {
+	PutStaff(ctx context.Context, s store.Staff) error
+	Staff(ctx context.Context, name string) (store.Staff, error)
+	ListStaff(ctx context.Context) ([]store.Staff, error)
+	DeleteStaff(ctx context.Context, name string) error
+	PutSession(ctx context.Context, s store.Session) error
+	Session(ctx context.Context, idHash string) (store.Session, error)
+	DeleteSession(ctx context.Context, idHash string) error
+	PutToken(ctx context.Context, tokenHash, staff string) error
+	StaffByToken(ctx context.Context, tokenHash string) (string, error)
+}
+
+// Options configure a Service. Only Store is required.
+type Options struct {
+	Store  Store
+	Logger *slog.Logger
+	Now    func() time.Time
+	// SessionTTL is how long a console session lasts (default 12h).
+	SessionTTL time.Duration
+	// LoginAttempts is how many failed logins one name may have from one
+	// client in LoginWindow before further attempts are refused (default 5).
+	LoginAttempts int
+}
+
+// LoginWindow is the rate-limit window for failed logins.
+const LoginWindow = 15 * time.Minute
+
+// Limits on what a caller may send.
+const (
+	maxPassword   = 1024 // argon2 over megabytes would be a cheap DoS
+	maxCredential = 256  // session IDs and tokens are far shorter
+	passwordBytes = 15   // 120 bits, 20 base32 characters
+	secretBytes   = 32
+	tokenPrefix   = "cnd_"
+)
+
+var nameRE = regexp.MustCompile(`^[a-z0-9._-]{2,32}$`)
+
+// Service manages staff accounts, sessions and tokens. It is safe for
+// concurrent use.
+type Service struct {
+	st        Store
+	log       *slog.Logger
+	now       func() time.Time
+	ttl       time.Duration
+	attempts  int
+	params    hashParams
+	dummyHash string // verified for unknown names, so timing does not tell
+
+	mu       sync.Mutex
+	failures map[string][]time.Time // name+client → recent failed logins
+}
+
+// New returns a Service.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("staff: Options.Store is required")
+	}
+	s := &Service{
+		st:       opts.Store,
+		log:      opts.Logger,
+		now:      opts.Now,
+		ttl:      opts.SessionTTL,
+		attempts: opts.LoginAttempts,
+		params:   defaultParams,
+		failures: map[string][]time.Time{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.ttl <= 0 {
+		s.ttl = 12 * time.Hour
+	}
+	if s.attempts <= 0 {
+		s.attempts = 5
+	}
+	s.dummyHash = s.params.hash(randomString(passwordBytes))
+	return s, nil
+}
+
+// ValidName reports whether name is an acceptable account name.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+func checkNameRole(name, role string) error {
+	if !ValidName(name) {
+		return fmt.Errorf("%w: the name must be 2 to 32 characters of a-z, 0-9, '.', '_' or '-'", ErrInvalid)
+	}
+	if !moderation.ValidRole(role) {
+		return fmt.Errorf("%w: the role must be moderator, curator or admin", ErrInvalid)
+	}
+	return nil
+}
+
+// Add creates an account and returns its generated password, which is shown
+// once and never stored.
+func (s *Service) Add(ctx context.Context, name, role string) (string, error) {
+	if err := checkNameRole(name, role); err != nil {
+		return "", err
+	}
+	if _, err := s.st.Staff(ctx, name); err == nil {
+		return "", fmt.Errorf("%w: %s (remove it first, or reset its password)", ErrExists, name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("staff: look up %s: %w", name, err)
+	}
+	pw := randomString(passwordBytes)
+	st := store.Staff{Name: name, Role: role, PasswordHash: s.params.hash(pw), CreatedAt: s.now()}
+	if err := s.st.PutStaff(ctx, st); err != nil {
+		return "", fmt.Errorf("staff: save %s: %w", name, err)
+	}
+	s.log.Info("staff: account added", "name", name, "role", role)
+	return pw, nil
+}
+
+// Remove deletes an account with its sessions and API tokens.
+func (s *Service) Remove(ctx context.Context, name string) error {
+	if _, err := s.lookup(ctx, name); err != nil {
+		return err
+	}
+	if err := s.st.DeleteStaff(ctx, name); err != nil {
+		return fmt.Errorf("staff: remove %s: %w", name, err)
+	}
+	s.log.Info("staff: account removed", "name", name)
+	return nil
+}
+
+func (s *Service) lookup(ctx context.Context, name string) (store.Staff, error) {
+	if !ValidName(name) {
+		return store.Staff{}, fmt.Errorf("staff: no account named %.40q: %w", name, ErrNotFound)
+	}
+	st, err := s.st.Staff(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.Staff{}, fmt.Errorf("staff: no account named %q (see `candid user list`): %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return store.Staff{}, fmt.Errorf("staff: look up %s: %w", name, err)
+	}
+	return st, nil
+}
+
+// List returns all accounts without their password hashes.
+func (s *Service) List(ctx context.Context) ([]store.Staff, error) {
+	all, err := s.st.ListStaff(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("staff: list accounts: %w", err)
+	}
+	for i := range all {
+		all[i].PasswordHash = ""
+	}
+	return all, nil
+}
+
+// ResetPassword gives an account a new generated password. Because a reset
+// usually means the old one leaked, it also ends the account's sessions and
+// revokes its API tokens (the account is re-created with the same name,
+// role and creation time).
+func (s *Service) ResetPassword(ctx context.Context, name string) (string, error) {
+	st, err := s.lookup(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	pw := randomString(passwordBytes)
+	st.PasswordHash = s.params.hash(pw)
+	if err := s.st.DeleteStaff(ctx, name); err != nil {
+		return "", fmt.Errorf("staff: reset %s: %w", name, err)
+	}
+	if err := s.st.PutStaff(ctx, st); err != nil {
+		return "", fmt.Errorf("staff: reset %s: the old account was removed but the new password could not be saved (run the reset again): %w", name, err)
+	}
+	s.log.Info("staff: password reset", "name", name)
+	return pw, nil
+}
+
+// NewToken creates an API bearer token for an account. Only its hash is
+// stored; the token is shown once.
+func (s *Service) NewToken(ctx context.Context, name string) (string, error) {
+	st, err := s.lookup(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if st.Disabled {
+		return "", fmt.Errorf("%w: %s is disabled", ErrInvalid, name)
+	}
+	tok := tokenPrefix + randomSecret()
+	if err := s.st.PutToken(ctx, hashSecret(tok), name); err != nil {
+		return "", fmt.Errorf("staff: save the token: %w", err)
+	}
+	s.log.Info("staff: API token created", "name", name)
+	return tok, nil
+}
+
+// Login checks a name and password and starts a session. It returns the
+// session ID (for the cookie) and the session's CSRF token. Unknown names
+// and wrong passwords get the same ErrBadLogin after the same work; failed
+// attempts per name and client (clientKey: the client's IP, say) are
+// limited to LoginAttempts per LoginWindow.
+func (s *Service) Login(ctx context.Context, name, password, clientKey string) (sessionID, csrf string, err error) {
+	key := name + "\x00" + clientKey
+	if len(key) > 512 {
+		key = key[:512]
+	}
+	if !s.allowed(key) {
+		s.log.Warn("staff: login rate-limited")
+		return "", "", ErrRateLimited
+	}
+	var st store.Staff
+	lerr := store.ErrNotFound // a name that cannot exist is not looked up
+	if ValidName(name) {
+		st, lerr = s.st.Staff(ctx, name)
+		if lerr != nil && !errors.Is(lerr, store.ErrNotFound) {
+			return "", "", fmt.Errorf("staff: login: %w", lerr)
+		}
+	}
+	hash := st.PasswordHash
+	if lerr != nil || hash == "" {
+		hash = s.dummyHash
+	}
+	// The argon2 work is done whatever the name, so timing does not say
+	// whether an account exists.
+	ok := len(password) <= maxPassword && verify(hash, password)
+	if lerr != nil || !ok || st.Disabled {
+		s.fail(key)
+		s.log.Info("staff: login failed")
+		return "", "", ErrBadLogin
+	}
+	s.reset(key)
+	sessionID, csrf = randomSecret(), randomSecret()
+	now := s.now()
+	se := store.Session{IDHash: hashSecret(sessionID), Staff: st.Name, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
+	if err := s.st.PutSession(ctx, se); err != nil {
+		return "", "", fmt.Errorf("staff: save the session: %w", err)
+	}
+	s.log.Info("staff: signed in", "name", st.Name)
+	return sessionID, csrf, nil
+}
+
+// Session returns the actor and session for a session ID (the cookie).
+func (s *Service) Session(ctx context.Context, sessionID string) (moderation.Actor, store.Session, error) {
+	if sessionID == "" || len(sessionID) > maxCredential {
+		return moderation.Actor{}, store.Session{}, ErrNoSession
+	}
+	h := hashSecret(sessionID)
+	se, err := s.st.Session(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return moderation.Actor{}, store.Session{}, ErrNoSession
+	}
+	if err != nil {
+		return moderation.Actor{}, store.Session{}, fmt.Errorf("staff: read the session: %w", err)
+	}
+	if !s.now().Before(se.ExpiresAt) {
+		_ = s.st.DeleteSession(ctx, h)
+		return moderation.Actor{}, store.Session{}, ErrNoSession
+	}
+	a, err := s.actor(ctx, se.Staff)
+	if err != nil {
+		if errors.Is(err, errGone) {
+			return moderation.Actor{}, store.Session{}, ErrNoSession
+		}
+		return moderation.Actor{}, store.Session{}, err
+	}
+	return a, se, nil
+}
+
+var errGone = errors.New("account removed or disabled")
+
+func (s *Service) actor(ctx context.Context, name string) (moderation.Actor, error) {
+	st, err := s.st.Staff(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return moderation.Actor{}, errGone
+	}
+	if err != nil {
+		return moderation.Actor{}, fmt.Errorf("staff: read the account: %w", err)
+	}
+	if st.Disabled {
+		return moderation.Actor{}, errGone
+	}
+	return moderation.Actor{Name: st.Name, Role: st.Role}, nil
+}
+
+// Token returns the actor for an API bearer token.
+func (s *Service) Token(ctx context.Context, token string) (moderation.Actor, error) {
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxCredential {
+		return moderation.Actor{}, ErrBadToken
+	}
+	name, err := s.st.StaffByToken(ctx, hashSecret(token))
+	if errors.Is(err, store.ErrNotFound) {
+		return moderation.Actor{}, ErrBadToken
+	}
+	if err != nil {
+		return moderation.Actor{}, fmt.Errorf("staff: check the token: %w", err)
+	}
+	a, err := s.actor(ctx, name)
+	if errors.Is(err, errGone) {
+		return moderation.Actor{}, ErrBadToken
+	}
+	return a, err
+}
+
+// Logout ends a session. Ending one that does not exist is not an error.
+func (s *Service) Logout(ctx context.Context, sessionID string) error {
+	if sessionID == "" || len(sessionID) > maxCredential {
+		return nil
+	}
+	err := s.st.DeleteSession(ctx, hashSecret(sessionID))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("staff: end the session: %w", err)
+	}
+	return nil
+}
+
+// ---- rate limit ----
+
+func (s *Service) recent(key string, now time.Time) []time.Time {
+	var keep []time.Time
+	for _, t := range s.failures[key] {
+		if now.Sub(t) < LoginWindow {
+			keep = append(keep, t)
+		}
+	}
+	return keep
+}
+
+func (s *Service) allowed(key string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	keep := s.recent(key, now)
+	if len(keep) == 0 {
+		delete(s.failures, key)
+	} else {
+		s.failures[key] = keep
+	}
+	return len(keep) < s.attempts
+}
+
+func (s *Service) fail(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	// Bound memory under a flood of distinct keys: drop stale entries.
+	if len(s.failures) > 10000 {
+		for k := range s.failures {
+			if len(s.recent(k, now)) == 0 {
+				delete(s.failures, k)
+			}
+		}
+	}
+	s.failures[key] = append(s.recent(key, now), now)
+}
+
+func (s *Service) reset(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.failures, key)
+}
+
+// ---- secrets ----
+
+// randomSecret returns 256 random bits, URL-safe.
+func randomSecret() string {
+	b := make([]byte, secretBytes)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// randomString returns a password of n random bytes in lower-case base32
+// (no padding): easy to type, no look-alike symbols.
+func randomString(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func hashSecret(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// ---- argon2id ----
+
+// hashParams are argon2id's cost parameters; defaultParams follow OWASP's
+// recommendation (19 MiB, 2 passes, 1 lane).
+type hashParams struct {
+	memory  uint32 // KiB
+	time    uint32
+	threads uint8
+}
+
+var defaultParams = hashParams{memory: 19 * 1024, time: 2, threads: 1}
+
+// hash returns a PHC-format argon2id hash of password.
+func (p hashParams) hash(password string) string {
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.memory, p.time, p.threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key))
+}
+
+// verify checks password against a PHC argon2id hash in constant time.
+func verify(encoded, password string) bool {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false
+	}
+	var p hashParams
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.memory, &p.time, &p.threads); err != nil {
+		return false
+	}
+	// Refuse absurd parameters from a tampered record.
+	if p.memory == 0 || p.memory > 1<<21 || p.time == 0 || p.time > 16 || p.threads == 0 {
+		return false
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil || len(want) == 0 || len(want) > 128 {
+		return false
+	}
+	got := argon2.IDKey([]byte(password), salt, p.time, p.memory, p.threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1
+}
