@@ -98,6 +98,7 @@ type app struct {
 	mod     *moderation.Service
 	staff   *staff.Service
 	engine  *conversation.Engine
+	console *console.Console
 	handler http.Handler
 	metrics *metrics
 	runners []func(context.Context) error
@@ -181,6 +182,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	cons.Register(mux)
+	a.console = cons
 	mux.HandleFunc("GET /healthz", a.healthz)
 	mux.Handle("GET /metrics", a.metrics.handler(a.mod))
 	if err := a.adapters(ctx, mux); err != nil {
@@ -305,6 +307,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 		url = cfg.PublicURL
 	}
 	log.Info("Candid is running", "web_chat", url, "console", strings.TrimSuffix(url, "/")+"/console/", "data", cfg.Data, "faq", a.lib.Current().Source)
+	srv.RegisterOnShutdown(a.console.Close) // ends the console's live streams
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -1,0 +1,192 @@
+// Package console owns the clinic staff's side of Candid on the web: the
+// HTML console under /console (login, the queue, the ticket view, staff
+// management) and the staff JSON API under /api/v1/tickets, /api/v1/preview
+// and /api/v1/staff.
+//
+// It is a thin HTTP layer: every decision about tickets belongs to the
+// moderation service and every decision about accounts to the staff service,
+// which it consumes through the small Moderation and Accounts interfaces
+// below. What it owns is the web's part of the job: authentication (session
+// cookie or bearer token), CSRF, roles, request limits, security headers,
+// rendering, and never showing an asker's identity (tickets are converted to
+// views that hold no handle and no address before anything is rendered).
+package console
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/candid-app/candid/internal/moderation"
+	"github.com/candid-app/candid/internal/staff"
+	"github.com/candid-app/candid/internal/store"
+)
+
+// Moderation is what the console needs from the moderation service
+// (*moderation.Service implements it).
+type Moderation interface {
+	Queue(ctx context.Context) ([]store.Ticket, moderation.QueueStats, error)
+	Ticket(ctx context.Context, id string) (store.Ticket, error)
+	Claim(ctx context.Context, a moderation.Actor, id string) (store.Ticket, error)
+	Release(ctx context.Context, a moderation.Actor, id string) (store.Ticket, error)
+	Answer(ctx context.Context, a moderation.Actor, id string, ans moderation.Answer) (store.Ticket, error)
+	Reject(ctx context.Context, a moderation.Actor, id, reason string) (store.Ticket, error)
+	RejectReasons() []moderation.Reason
+	BlockAsker(ctx context.Context, a moderation.Actor, id string, d time.Duration) error
+	Preview(ans moderation.Answer) (string, error)
+	Audit(ctx context.Context, id string) ([]store.AuditEntry, error)
+	Subscribe() (<-chan moderation.Event, func())
+}
+
+// Accounts is what the console needs from the staff service
+// (*staff.Service implements it).
+type Accounts interface {
+	Add(ctx context.Context, name, role string) (password string, err error)
+	Remove(ctx context.Context, name string) error
+	List(ctx context.Context) ([]store.Staff, error)
+	ResetPassword(ctx context.Context, name string) (password string, err error)
+	NewToken(ctx context.Context, name string) (token string, err error)
+	Login(ctx context.Context, name, password, clientKey string) (sessionID, csrf string, err error)
+	Session(ctx context.Context, sessionID string) (moderation.Actor, store.Session, error)
+	Token(ctx context.Context, token string) (moderation.Actor, error)
+	Logout(ctx context.Context, sessionID string) error
+}
+
+var (
+	_ Moderation = (*moderation.Service)(nil)
+	_ Accounts   = (*staff.Service)(nil)
+)
+
+// FAQEntry is one curated entry as the console shows it: the question names
+// a matcher candidate, the answer is rendered with the clinic's variables.
+type FAQEntry struct {
+	ID       string
+	Question string
+	Answer   string
+}
+
+// Options configure a Console.
+type Options struct {
+	Moderation Moderation // required
+	Accounts   Accounts   // required
+	// FAQ names the matcher's candidates on the ticket view.
+	FAQ []FAQEntry
+	// DraftsDir is where "Turn into FAQ draft" writes
+	// <DraftsDir>/<locale>/<id>.yaml; when empty the draft is offered as a
+	// download instead.
+	DraftsDir string
+	Logger    *slog.Logger
+	// SecureCookies marks cookies Secure; set it whenever the console is
+	// served over HTTPS (directly or behind a TLS-terminating proxy).
+	SecureCookies bool
+	// Now is the clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Console serves the staff console and the staff API.
+type Console struct {
+	mod     Moderation
+	acc     Accounts
+	faq     map[string]FAQEntry
+	drafts  string
+	log     *slog.Logger
+	secure  bool
+	now     func() time.Time
+	pages   map[string]*template.Template
+	done    chan struct{}
+	closing sync.Once
+}
+
+// New checks the options and parses the embedded templates.
+func New(opts Options) (*Console, error) {
+	if opts.Moderation == nil || opts.Accounts == nil {
+		return nil, errors.New("console: Options.Moderation and Options.Accounts are required")
+	}
+	c := &Console{
+		mod:    opts.Moderation,
+		acc:    opts.Accounts,
+		faq:    make(map[string]FAQEntry, len(opts.FAQ)),
+		drafts: opts.DraftsDir,
+		log:    opts.Logger,
+		secure: opts.SecureCookies,
+		now:    opts.Now,
+		done:   make(chan struct{}),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	for _, e := range opts.FAQ {
+		c.faq[e.ID] = e
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, fmt.Errorf("console: templates: %w", err)
+	}
+	c.pages = pages
+	return c, nil
+}
+
+// Close ends the live-count streams (Server-Sent Events) so that a graceful
+// http.Server.Shutdown need not wait for them: wire it with
+// srv.RegisterOnShutdown(console.Close). Safe to call more than once.
+func (c *Console) Close() { c.closing.Do(func() { close(c.done) }) }
+
+// Register adds the console's and the staff API's routes to mux. It does not
+// register anything under /api/v1/chat/, which belongs to the web chat.
+func (c *Console) Register(mux *http.ServeMux) {
+	// HTML console.
+	mux.HandleFunc("GET /console", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/console/", http.StatusSeeOther)
+	})
+	mux.Handle("GET /console/{$}", c.page(c.queuePage, roleAny))
+	mux.HandleFunc("GET /console/login", c.html(c.loginForm))
+	mux.HandleFunc("POST /console/login", c.html(c.loginSubmit))
+	mux.Handle("POST /console/logout", c.form(c.logout, roleAny))
+	mux.Handle("GET /console/events", c.page(c.events, roleAny))
+	mux.Handle("GET /console/tickets/{id}", c.page(c.ticketPage, roleAny))
+	mux.Handle("POST /console/tickets/{id}/claim", c.form(c.ticketAction(actClaim), roleActor))
+	mux.Handle("POST /console/tickets/{id}/release", c.form(c.ticketAction(actRelease), roleActor))
+	mux.Handle("POST /console/tickets/{id}/answer", c.form(c.ticketAction(actAnswer), roleActor))
+	mux.Handle("POST /console/tickets/{id}/preview", c.form(c.ticketAction(actPreview), roleActor))
+	mux.Handle("POST /console/tickets/{id}/reject", c.form(c.ticketAction(actReject), roleActor))
+	mux.Handle("POST /console/tickets/{id}/block", c.form(c.ticketAction(actBlock), roleActor))
+	mux.Handle("POST /console/tickets/{id}/faq-draft", c.form(c.faqDraft, roleCurator))
+	mux.Handle("GET /console/staff", c.page(c.staffPage, roleAdmin))
+	mux.Handle("POST /console/staff", c.form(c.staffAdd, roleAdmin))
+	mux.Handle("POST /console/staff/{name}/remove", c.form(c.staffRemove, roleAdmin))
+	mux.Handle("POST /console/staff/{name}/token", c.form(c.staffToken, roleAdmin))
+	mux.Handle("POST /console/staff/{name}/password", c.form(c.staffPassword, roleAdmin))
+	mux.HandleFunc("GET /console/static/{file}", c.static)
+	mux.HandleFunc("/console/", c.html(c.notFoundPage))
+
+	// Staff JSON API.
+	mux.Handle("GET /api/v1/tickets", c.api(c.apiTickets, roleAny))
+	mux.Handle("GET /api/v1/tickets/{id}", c.api(c.apiTicket, roleAny))
+	mux.Handle("POST /api/v1/tickets/{id}/claim", c.api(c.apiClaim, roleActor))
+	mux.Handle("POST /api/v1/tickets/{id}/release", c.api(c.apiRelease, roleActor))
+	mux.Handle("POST /api/v1/tickets/{id}/answer", c.api(c.apiAnswer, roleActor))
+	mux.Handle("POST /api/v1/tickets/{id}/reject", c.api(c.apiReject, roleActor))
+	mux.Handle("POST /api/v1/tickets/{id}/block", c.api(c.apiBlock, roleActor))
+	mux.Handle("POST /api/v1/preview", c.api(c.apiPreview, roleAny))
+	mux.Handle("GET /api/v1/staff", c.api(c.apiStaffList, roleAdmin))
+	mux.Handle("POST /api/v1/staff", c.api(c.apiStaffAdd, roleAdmin))
+	mux.Handle("GET /api/v1/staff/me", c.api(c.apiMe, roleAny))
+	mux.Handle("DELETE /api/v1/staff/{name}", c.api(c.apiStaffRemove, roleAdmin))
+	mux.Handle("POST /api/v1/staff/{name}/token", c.api(c.apiStaffToken, roleAny)) // admin, or yourself
+	mux.Handle("POST /api/v1/staff/{name}/password", c.api(c.apiStaffPassword, roleAdmin))
+	// Anything else under our API prefixes gets a JSON 404 rather than the
+	// mux's plain-text one, so API clients always get the documented shape.
+	mux.HandleFunc("/api/v1/tickets", c.apiNotFound)
+	mux.HandleFunc("/api/v1/tickets/", c.apiNotFound)
+	mux.HandleFunc("/api/v1/staff", c.apiNotFound)
+	mux.HandleFunc("/api/v1/staff/", c.apiNotFound)
+	mux.HandleFunc("/api/v1/preview", c.apiNotFound)
+}
