@@ -17,6 +17,10 @@ import (
 
 // newApp wires the whole service as serve does, on a temporary data folder.
 func newApp(t *testing.T, env map[string]string) (*app, *httptest.Server) {
+	return newAppWithLog(t, env, slog.New(slog.DiscardHandler))
+}
+
+func newAppWithLog(t *testing.T, env map[string]string, log *slog.Logger) (*app, *httptest.Server) {
 	t.Helper()
 	dir := t.TempDir()
 	getenv := func(k string) string {
@@ -31,7 +35,7 @@ func newApp(t *testing.T, env map[string]string) (*app, *httptest.Server) {
 	}
 	cfg.FAQDir = "../../faq"
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := build(ctx, cfg, slog.New(slog.DiscardHandler))
+	a, err := build(ctx, cfg, log)
 	if err != nil {
 		t.Fatal(err)
 	}

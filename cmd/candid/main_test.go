@@ -1,0 +1,190 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+)
+
+func runCLI(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, func(k string) string { return env[k] })
+	return code, out.String(), errb.String()
+}
+
+func TestCLIBasics(t *testing.T) {
+	tests := []struct {
+		args     []string
+		env      map[string]string
+		code     int
+		inStdout string
+		inStderr string
+	}{
+		{[]string{"version"}, nil, 0, "candid", ""},
+		{[]string{"help"}, nil, 0, "candid match", ""},
+		{[]string{"frobnicate"}, nil, 2, "", "unknown command"},
+		{[]string{"config"}, nil, 0, "CANDID_TELEGRAM_TOKEN", ""},
+		{[]string{"serve", "--clinic-region", "MARS"}, nil, 1, "", "clinic.region"},
+		{[]string{"serve"}, map[string]string{"CANDID_RETENTION_TICKET_DAYS": "-3"}, 1, "", "retention.ticket_days (from environment variable CANDID_RETENTION_TICKET_DAYS): must be a whole number from 1 to 365"},
+		{[]string{"serve", "unexpected"}, map[string]string{"CANDID_DATA": "/nonexistent/x"}, 1, "", "no arguments"},
+		{[]string{"faq"}, nil, 2, "", "candid faq lint"},
+		{[]string{"faq", "show", "erectile-dysfunction", "--faq", "../../faq"}, nil, 2, "", ""},
+		{[]string{"faq", "show", "--faq", "../../faq", "erectile-dysfunction"}, nil, 0, "DRAFT", ""},
+		{[]string{"faq", "show", "--faq", "../../faq", "erectile"}, nil, 1, "", "did you mean: erectile-dysfunction"},
+		{[]string{"faq", "lint", "../../faq/en"}, nil, 0, "0 errors", ""},
+		{[]string{"faq", "lint", "../../faq"}, nil, 0, "43 entries", ""},
+		{[]string{"faq", "eval"}, nil, 2, "", "--cases"},
+		{[]string{"user", "add", "--data", "", "x"}, nil, 1, "", "data"},
+		{[]string{"user"}, nil, 0, "candid user add", ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, out, errs := runCLI(t, "", tt.env, tt.args...)
+			if code != tt.code || !strings.Contains(out, tt.inStdout) || !strings.Contains(errs, tt.inStderr) {
+				t.Fatalf("code %d (want %d)\nstdout: %s\nstderr: %s", code, tt.code, out, errs)
+			}
+		})
+	}
+}
+
+func TestFAQLintFailsOnBrokenEntry(t *testing.T) {
+	dir := t.TempDir() + "/en"
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(dir+"/broken.yaml", []byte("id: other\nquestion: [\n"), 0o644)
+	code, out, _ := runCLI(t, "", nil, "faq", "lint", dir)
+	if code != 1 || !strings.Contains(out, "broken.yaml:") {
+		t.Fatalf("code %d, out %s", code, out)
+	}
+}
+
+// TestMatchJSONOnEvalSets runs `candid match --json` over the labelled sets,
+// one question a line, and checks the contract curators and CI rely on: one
+// JSON object a line in input order, crisis recall of 1, no false crisis.
+func TestMatchJSONOnEvalSets(t *testing.T) {
+	for _, set := range []struct {
+		file   string
+		strict bool // the dev set is the floor; our held-out set is reported, not tuned on
+	}{{"../../../shared/eval/dev.jsonl", true}, {"../../eval/own.jsonl", false}} {
+		file := set.file
+		t.Run(file, func(t *testing.T) {
+			report := t.Errorf
+			if !set.strict {
+				report = t.Logf
+			}
+			data, err := os.ReadFile(file)
+			if os.IsNotExist(err) {
+				t.Skipf("%s is not here (it lives in the shared folder beside the checkout)", file)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, out, errs := runCLI(t, string(data), nil, "match", "--json", "--faq", "../../faq")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errs)
+			}
+			in := bufio.NewScanner(bytes.NewReader(data))
+			outs := bufio.NewScanner(strings.NewReader(out))
+			n, crisis, missed, falseCrisis := 0, 0, 0, 0
+			for in.Scan() {
+				if !outs.Scan() {
+					t.Fatalf("only %d output lines", n)
+				}
+				n++
+				var c struct {
+					Q      string   `json:"q"`
+					Expect []string `json:"expect"`
+				}
+				json.Unmarshal(in.Bytes(), &c)
+				var m map[string]any
+				if err := json.Unmarshal(outs.Bytes(), &m); err != nil {
+					t.Fatalf("line %d is not JSON: %s", n, outs.Text())
+				}
+				for _, k := range []string{"decision", "faq_id", "score", "candidates"} {
+					if _, ok := m[k]; !ok {
+						t.Fatalf("line %d lacks %q: %s", n, k, outs.Text())
+					}
+				}
+				isCrisis := c.Expect[0] == "crisis"
+				if isCrisis {
+					crisis++
+					if m["decision"] != "crisis" {
+						missed++
+						report("crisis missed: %q", c.Q)
+					}
+				} else if m["decision"] == "crisis" {
+					falseCrisis++
+					report("false crisis: %q", c.Q)
+				}
+			}
+			if outs.Scan() {
+				t.Fatal("more output lines than questions")
+			}
+			if crisis == 0 {
+				t.Fatal("no crisis cases: wrong file?")
+			}
+			t.Logf("%d questions, crisis recall %d/%d, false crisis %d", n, crisis-missed, crisis, falseCrisis)
+		})
+	}
+}
+
+// syncBuffer is a log sink that tests can read while the service writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestLogsHoldNoIdentifiers runs a conversation through the wired service
+// with debug logging and checks that the logs never hold the message text,
+// the contact details typed, or the session cookie.
+func TestLogsHoldNoIdentifiers(t *testing.T) {
+	var logs syncBuffer
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, srv := newAppWithLog(t, nil, log)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	post := func(path, body string) {
+		resp, err := client.Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	post("/api/v1/chat/messages", `{"text":"my boyfriend wont wear condoms, reach me at kim.lee@example.org"}`)
+	post("/api/v1/chat/actions", `{"action":"ask_therapist"}`)
+	post("/api/v1/chat/messages", `{"text":"I want to kill myself tonight, call 07700 900982"}`)
+	post("/api/v1/chat/messages", `{"text":"/forget"}`)
+	u, _ := url.Parse(srv.URL)
+	cookie := jar.Cookies(u)[0].Value
+	_ = a
+	got := logs.String()
+	if !strings.Contains(got, "forget") {
+		t.Fatalf("expected log lines from the conversation; got:\n%s", got)
+	}
+	for _, s := range []string{"boyfriend", "condoms", "kim.lee@example.org", "kill myself", "07700", cookie} {
+		if strings.Contains(got, s) {
+			t.Errorf("logs hold %q", s)
+		}
+	}
+}
