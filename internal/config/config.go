@@ -59,9 +59,9 @@ type Config struct {
 	SlackModerators        string
 	SlackAPIURL            string
 
-	OpenAIBaseURL string
-	OpenAIKey     string
-	OpenAIModel   string
+	LLMBaseURL string
+	LLMAPIKey  string
+	LLMModel   string
 }
 
 type field struct {
@@ -168,6 +168,9 @@ func fields() []field {
 		{key: "slack.signing_secret", env: "CANDID_SLACK_SIGNING_SECRET", def: "", secret: true, help: "Slack signing secret; HTTP mode is used when this is set and the app token is not", set: str(func(c *Config) *string { return &c.SlackSigningSecret })},
 		{key: "slack.moderation_channel", env: "CANDID_SLACK_MODERATION_CHANNEL", def: "", help: "channel ID where tickets are posted for moderators", set: str(func(c *Config) *string { return &c.SlackModerationChannel })},
 		{key: "slack.moderators", env: "CANDID_SLACK_MODERATORS", def: "", help: "comma-separated Slack user IDs (U…) or user-group IDs (S…) allowed to act on tickets", set: str(func(c *Config) *string { return &c.SlackModerators })},
+		{key: "llm.base_url", env: "CANDID_LLM_BASE_URL", def: "", help: "OpenAI-compatible API base URL including /v1 (e.g. http://127.0.0.1:11434/v1); empty = no AI drafts", set: httpURL(func(c *Config) *string { return &c.LLMBaseURL })},
+		{key: "llm.api_key", env: "CANDID_LLM_API_KEY", def: "", secret: true, help: "API key for llm.base_url (empty for local servers that need none)", set: str(func(c *Config) *string { return &c.LLMAPIKey })},
+		{key: "llm.model", env: "CANDID_LLM_MODEL", def: "gpt-4o-mini", help: "model that drafts answers for moderators to edit and approve", set: str(func(c *Config) *string { return &c.LLMModel })},
 		{key: "slack.api_url", env: "CANDID_SLACK_API_URL", def: "https://slack.com/api/", help: "Slack Web API base URL (for testing against a local server)", set: httpURL(func(c *Config) *string { return &c.SlackAPIURL })},
 	}
 }
