@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/candid-app/candid/internal/store/redisstore/redistest"
 )
 
 func runCLI(t *testing.T, stdin string, env map[string]string, args ...string) (int, string, string) {
@@ -187,4 +189,37 @@ func TestLogsHoldNoIdentifiers(t *testing.T) {
 			t.Errorf("logs hold %q", s)
 		}
 	}
+}
+
+// TestServeOnRedis wires the service on a real redis-server (the production
+// backend for several replicas) and runs an asker's round trip through it.
+func TestServeOnRedis(t *testing.T) {
+	srvr := redistest.Start(t)
+	a, srv := newApp(t, map[string]string{"CANDID_STORE": "redis", "CANDID_REDIS_URL": srvr.URL})
+	if a.cfg.Store != "redis" {
+		t.Fatalf("store %q", a.cfg.Store)
+	}
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	for _, body := range []string{`{"text":"cant stay hard"}`} {
+		resp, err := client.Post(srv.URL+"/api/v1/chat/messages", "application/json", strings.NewReader(body))
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("post: %v %v", resp, err)
+		}
+		resp.Body.Close()
+	}
+	resp, err := client.Post(srv.URL+"/api/v1/chat/actions", "application/json", strings.NewReader(`{"action":"ask_therapist"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	tickets, _, err := a.mod.Queue(context.Background())
+	if err != nil || len(tickets) != 1 || tickets[0].Question != "cant stay hard" {
+		t.Fatalf("queue on redis: %+v %v", tickets, err)
+	}
+	resp, _ = http.Get(srv.URL + "/healthz")
+	if resp.StatusCode != 200 {
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+	resp.Body.Close()
 }
