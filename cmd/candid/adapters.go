@@ -12,6 +12,7 @@ import (
 	"github.com/candid-app/candid/internal/console"
 	"github.com/candid-app/candid/internal/content"
 	"github.com/candid-app/candid/internal/faq"
+	"github.com/candid-app/candid/internal/slack"
 	"github.com/candid-app/candid/internal/telegram"
 )
 
@@ -52,6 +53,21 @@ func (a *app) adapters(ctx context.Context, mux *http.ServeMux) error {
 			mode = "webhook"
 		}
 		a.log.Info("telegram adapter on", "mode", mode)
+	}
+	if cfg.SlackBotToken != "" {
+		app, err := slack.New(slack.Options{
+			BotToken: cfg.SlackBotToken, AppToken: cfg.SlackAppToken, SigningSecret: cfg.SlackSigningSecret,
+			ModerationChannel: cfg.SlackModerationChannel, Moderators: []string{cfg.SlackModerators},
+			APIURL: cfg.SlackAPIURL, Engine: a.engine, Moderation: a.mod, Keys: a.keys, Store: a.store,
+			FAQ: a.lib, Logger: a.log.With("adapter", "slack"), Region: cfg.Region,
+		})
+		if err != nil {
+			return fmt.Errorf("slack: %w", err)
+		}
+		a.mod.RegisterSender("slack", app)
+		app.Register(mux)
+		a.runners = append(a.runners, app.Run)
+		a.log.Info("slack adapter on", "mode", app.Mode())
 	}
 	return nil
 }
