@@ -17,15 +17,21 @@ type Block struct {
 }
 
 // Parse splits text into blocks. Lines starting with "- " or "* " form a list;
-// a blank line ends a block.
+// a blank line ends a block. Lines are collected and joined once per item, so
+// the work is linear in the input.
 func Parse(text string) []Block {
 	var blocks []Block
-	var cur *Block
+	var items [][]string // lines of each item of the current block
+	list, open := false, false
 	flush := func() {
-		if cur != nil {
-			blocks = append(blocks, *cur)
-			cur = nil
+		if open {
+			b := Block{List: list}
+			for _, it := range items {
+				b.Items = append(b.Items, strings.Join(it, " "))
+			}
+			blocks = append(blocks, b)
 		}
+		items, open = nil, false
 	}
 	for _, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
 		t := strings.TrimSpace(line)
@@ -39,18 +45,19 @@ func Parse(text string) []Block {
 		}
 		switch {
 		case isBullet:
-			if cur == nil || !cur.List {
+			if !open || !list {
 				flush()
-				cur = &Block{List: true}
+				list, open = true, true
 			}
-			cur.Items = append(cur.Items, item)
-		case cur != nil && cur.List && strings.HasPrefix(line, "  "):
-			cur.Items[len(cur.Items)-1] += " " + t // continuation of a bullet
-		case cur != nil && !cur.List:
-			cur.Items[0] += " " + t
+			items = append(items, []string{item})
+		case open && list && strings.HasPrefix(line, "  "):
+			items[len(items)-1] = append(items[len(items)-1], t) // continuation of a bullet
+		case open && !list:
+			items[0] = append(items[0], t)
 		default:
 			flush()
-			cur = &Block{Items: []string{t}}
+			list, open = false, true
+			items = [][]string{{t}}
 		}
 	}
 	flush()
