@@ -23,6 +23,7 @@ import (
 	"github.com/candid-app/candid/internal/conversation"
 	"github.com/candid-app/candid/internal/faq"
 	"github.com/candid-app/candid/internal/identity"
+	"github.com/candid-app/candid/internal/llm"
 	"github.com/candid-app/candid/internal/match"
 	"github.com/candid-app/candid/internal/moderation"
 	"github.com/candid-app/candid/internal/staff"
@@ -151,9 +152,19 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	if cfg.PublicURL != "" {
 		consoleURL = strings.TrimSuffix(cfg.PublicURL, "/") + "/console/"
 	}
+	var drafter moderation.Drafter // nil: AI drafts off (the default)
+	if cfg.LLMBaseURL != "" {
+		d, err := llm.New(llm.Options{BaseURL: cfg.LLMBaseURL, APIKey: cfg.LLMAPIKey, Model: cfg.LLMModel,
+			ClinicName: cfg.ClinicName, Logger: log.With("component", "llm"), FAQ: llm.EntriesFAQ(a.lib, a.vars())})
+		if err != nil {
+			return nil, fmt.Errorf("llm: %w (check llm.base_url, llm.model and prompts/)", err)
+		}
+		drafter = d
+		log.Info("AI drafts on: moderators see drafts to edit and approve; none is sent automatically", "model", d.Model())
+	}
 	a.mod, err = moderation.New(moderation.Options{Store: st, Logger: log, TicketRetention: retention,
 		ClinicName: cfg.ClinicName, BookingURL: cfg.BookingURL, FAQ: faqAnswers{a.lib, a.vars()},
-		WebhookURL: cfg.AlertWebhook, ConsoleURL: consoleURL})
+		WebhookURL: cfg.AlertWebhook, ConsoleURL: consoleURL, Drafter: drafter})
 	if err != nil {
 		return nil, err
 	}
