@@ -1,0 +1,430 @@
+package safety
+
+import (
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// loadShipped loads the real rules from faq/safety, once per test binary.
+var loadShipped = sync.OnceValues(func() (*Detector, error) {
+	return LoadDetector(os.DirFS("../../faq"), "safety/crisis.yaml")
+})
+
+func shipped(t testing.TB) *Detector {
+	t.Helper()
+	d, err := loadShipped()
+	if err != nil {
+		t.Fatalf("LoadDetector: %v", err)
+	}
+	return d
+}
+
+// crisisPositives must raise Crisis with the given category (others may
+// fire too). Recall on these is the first priority.
+var crisisPositives = []struct {
+	text string
+	want Category
+}{
+	// self-harm and suicide
+	{"I want to kill myself", SelfHarm},
+	{"i dont want to live anymore", SelfHarm},
+	{"thinking of ending it all", SelfHarm},
+	{"I've been cutting myself", SelfHarm},
+	{"I cut myself again after masturbating because I feel disgusting", SelfHarm},
+	{"everyone would be better off dead without me, I'd be better off dead", SelfHarm},
+	{"they'd all be better off without me", SelfHarm},
+	{"i'm going to overdose tonight", SelfHarm},
+	{"kms", SelfHarm},
+	{"ugh kms honestly", SelfHarm},
+	{"i want to unalive myself", SelfHarm},
+	{"I wish I was dead", SelfHarm},
+	{"I'm suicidal", SelfHarm},
+	{"having suicidal thoughts since the breakup", SelfHarm},
+	{"I want to end my life", SelfHarm},
+	{"i want to diiiiie", SelfHarm},
+	{"i'm planning to take my own life", SelfHarm},
+	{"I keep thinking about suicide", SelfHarm},
+	{"i cant go on anymore", SelfHarm},
+	{"I don't see the point in living anymore", SelfHarm},
+	{"I hurt myself on purpose when I feel ashamed after sex", SelfHarm},
+	{"i've been self-harming again", SelfHarm},
+	{"I'm going to jump off a bridge", SelfHarm},
+	{"I wrote a suicide note", SelfHarm},
+	{"k1ll mys3lf", SelfHarm},
+	{"I’m going to end it tonight", SelfHarm},
+	{"sometimes I think about killing myself", SelfHarm},
+	{"I WANT TO KILL MYSELF", SelfHarm},
+	{"I want to d\u200bie", SelfHarm},
+	{"i want to ｋｉｌｌ ｍｙｓｅｌｆ", SelfHarm},
+	{"i wanna kіll myself", SelfHarm}, // Cyrillic і
+	{"Im gonna slit my wrists", SelfHarm},
+	{"i dont wanna be alive", SelfHarm},
+	{"nobody would even notice if i was gone", SelfHarm},
+	{"my friend says she wants to kill herself", SelfHarm},
+	{"life isn't worth living since my diagnosis", SelfHarm},
+	{"i have been stockpiling pills", SelfHarm},
+	{"this dry spell is killing me and honestly I want to kill myself", SelfHarm},
+	{"i'm done with life", SelfHarm},
+	{"I can't stop cutting", SelfHarm},
+	{"i have pills ready", SelfHarm},
+	{"i'll just end it", SelfHarm},
+
+	// sexual assault, recent or undated
+	{"someone raped me last night", Assault},
+	{"I was drugged and assaulted", Assault},
+	{"he forced me and it happened an hour ago", Assault},
+	{"i think i was raped at a party on saturday", Assault},
+	{"I was sexually assaulted yesterday, what do I do", Assault},
+	{"I said no but he kept going", Assault},
+	{"I woke up and he was having sex with me", Assault},
+	{"my drink was spiked and I woke up naked", Assault},
+	{"I got r@ped", Assault},
+	{"my ex forced himself on me tonight", Assault},
+	{"I was raped", Assault},
+	{"he took off the condom without my consent last night", Assault},
+	{"he didn't stop when I told him to stop", Assault},
+	{"I'm being raped by my husband", Assault},
+	{"my stepdad touches me at night", Assault},
+	{"I was molested at work today", Assault},
+	{"I was raped when I was 12 and he raped me again last night", Assault},
+	{"i was too drunk to consent and he had sex with me", Assault},
+	{"my husband rapes me when he's drunk", Assault},
+	{"I was forced to have sex", Assault},
+	{"I think someone put something in my drink", Assault},
+	{"is it normal to feel numb after being raped yesterday", Assault},
+	{"a guy at the club groped me tonight", Assault},
+	{"he raped me last night after we watched a movie", Assault},
+
+	// a minor at risk
+	{"my stepdad touches me at night and im 13", MinorAtRisk},
+	{"an adult is sending me nudes and I'm 14", MinorAtRisk},
+	{"i'm 15 and my teacher wants me to send him pics", MinorAtRisk},
+	{"I think my neighbour is abusing his kids", MinorAtRisk},
+	{"my daughter told me her uncle touched her", MinorAtRisk},
+	{"im 12 and a grown man on discord keeps asking me for nudes", MinorAtRisk},
+	{"I'm only 14 and my 30 year old boyfriend wants sex", MinorAtRisk},
+	{"my uncle molests me, I'm thirteen", MinorAtRisk},
+	{"(14f) a 25 year old guy keeps messaging me asking to meet up", MinorAtRisk},
+	{"I'm a minor and my coach keeps touching me", MinorAtRisk},
+	{"my little sister is being sexually abused by our cousin", MinorAtRisk},
+	{"child abuse is happening in my house", MinorAtRisk},
+	{"im 13 and a guy keeps sending me dick pics", MinorAtRisk},
+	{"I am 15. my boyfriend is 24.", MinorAtRisk},
+	{"my coach sends me dirty messages and I'm 15", MinorAtRisk},
+	{"I'm 15 and my 19 year old boyfriend wants to have sex", MinorAtRisk},
+	{"i'm 16 and my 30 year old boyfriend wants me to send pics", MinorAtRisk},
+	{"14 y/o here, a man on roblox asked for pics", MinorAtRisk},
+	{"my son is 12 and I found out his coach has been texting him at night", MinorAtRisk},
+
+	// violence from a partner now
+	{"my partner hits me when I say no to sex", Violence},
+	{"I'm scared he will hurt me tonight", Violence},
+	{"my boyfriend choked me until i passed out", Violence},
+	{"my husband beats me", Violence},
+	{"he threatened to kill me if I leave", Violence},
+	{"I'm not safe at home, he is getting violent", Violence},
+	{"my gf slapped me and locked me in the bedroom", Violence},
+	{"he has a knife and he's threatening me", Violence},
+	{"i am afraid to go home", Violence},
+	{"my bf keeps hitting me", Violence},
+	{"my wife strangled me last night", Violence},
+	{"my boyfriend hits me and I want to leave him", Violence},
+	{"he hits me, how do I get out", Violence},
+	{"my ex is threatening to post my nudes", Violence},
+
+	// medical emergencies
+	{"my erection won't go away, it's been 5 hours and it hurts", MedicalEmergency},
+	{"I think I have priapism", MedicalEmergency},
+	{"I'm bleeding a lot after sex and feel dizzy", MedicalEmergency},
+	{"heavy bleeding after sex and i can't stop it", MedicalEmergency},
+	{"severe pain in my lower belly and a high fever", MedicalEmergency},
+	{"the condom is stuck and i can't breathe", MedicalEmergency},
+	{"I took too many pills", MedicalEmergency},
+	{"I took too many viagra and my chest hurts", MedicalEmergency},
+	{"my boyfriend passed out after sex and isn't breathing", MedicalEmergency},
+	{"sudden severe pain in my testicle and I'm throwing up", MedicalEmergency},
+	{"my throat is swelling after using a latex condom", MedicalEmergency},
+	{"been hard for 6 hours after taking cialis", MedicalEmergency},
+	{"I'm pregnant and I have terrible pain on one side", MedicalEmergency},
+	{"worst headache of my life during sex", MedicalEmergency},
+	{"I'm having chest pain during sex", MedicalEmergency},
+	{"I'm soaking through a pad every hour", MedicalEmergency},
+	{"I'm bleeding heavily after my first time", MedicalEmergency},
+	{"he is unconscious, we were drinking alcohol", MedicalEmergency},
+	{"my throat is closing up after kissing him, he ate peanuts", MedicalEmergency},
+	{"I feel like I'm dying", MedicalEmergency},
+	{"the bleeding won't stop", MedicalEmergency},
+	{"my erection has lasted 4 hours", MedicalEmergency},
+	{"my dick wont go down and its really painful", MedicalEmergency},
+	{"i swallowed a whole bottle of sleeping pills", MedicalEmergency},
+	{"i think he is having a heart attack", MedicalEmergency},
+	{"my girlfriend won't wake up", MedicalEmergency},
+}
+
+// crisisNegatives must not raise Crisis: idioms, ordinary sexual-health
+// questions, consent questions, and past trauma told as background.
+var crisisNegatives = []string{
+	"this dry spell is killing me",
+	"does lube kill sperm",
+	"I'm dying to try anal",
+	"my libido is dead",
+	"killing it in bed",
+	"a little spotting after my first time, is that normal",
+	"my erection goes away too fast",
+	"can you die from blue balls",
+	"I was abused as a child and now sex is hard",
+	"is it rape if we were both drunk",
+	"pain during sex",
+	"how long should an erection last",
+	"sex after heart attack",
+	"I'm 16 is it normal to masturbate",
+	"my girlfriend and I are both 17, is it ok to have sex",
+	"I'm 13 and I want to know about periods",
+	"how do I tell my partner I'm bisexual",
+	"my boyfriend hit me up on snapchat",
+	"my bf wants to choke me during sex, is that safe",
+	"I like it when he chokes me, how do we do it safely",
+	"I cut myself shaving down there, is it infected?",
+	"I can't breathe when he kisses me so passionately lol",
+	"I passed out drunk after the party, did we have sex?",
+	"what is priapism",
+	"can viagra cause priapism",
+	"I almost died laughing when he said it",
+	"sex is killing my back",
+	"I'd kill for a good orgasm",
+	"my friend says masturbating kills brain cells",
+	"I'm 15, how do condoms work",
+	"I'm 14 and my boyfriend is 15, we kissed",
+	"I was raped when I was 12 and now I can't enjoy sex",
+	"I was raped years ago and still have flashbacks during sex",
+	"my boyfriend gets jealous when I talk to other guys",
+	"I feel dead inside during sex",
+	"he kills me with his jokes",
+	"my ex used to hit me, how do i trust someone again",
+	"how do I ask my partner to choke me safely",
+	"I bled the first time I had sex",
+	"my erection won't go away after I cum, is that normal",
+	"is it normal to feel dizzy after an orgasm",
+	"what are the side effects of viagra",
+	"can viagra cause a heart attack",
+	"I'm having a hard time with my sex drive",
+	"I have a crush on my teacher",
+	"is it normal for sex to hurt the first time",
+	"what does an overdose of viagra do",
+	"I want to die of embarrassment, my mom found my vibrator",
+	"my partner is dead set on trying a threesome",
+	"I bleed a little after rough sex sometimes",
+	"my period is heavy this month",
+	"premature ejaculation is killing my confidence",
+	"my wife says no to sex all the time",
+	"he forced me to watch a movie I hated",
+	"I'm 16 and my boyfriend is 16 too. we want to have sex",
+	"can you get pregnant from precum?",
+	"best positions for sex after a heart attack",
+	"I'm 17 is it normal to not have had sex yet",
+	"I hate when my erection goes down during sex",
+	"is it possible to die during sex",
+	"i am dead tired after sex",
+	"what happens if an erection lasts more than 4 hours",
+	"rape fantasies, are they normal?",
+	"I'm a survivor of sexual assault and want to enjoy sex again",
+	"it hurts when i pee after sex",
+	"I took two birth control pills by accident",
+	"i took too many birth control pills this week",
+	"I'm 13 weeks pregnant, is sex safe",
+	"i am 15 and my girlfriend touched my dick",
+	"my dad hit me when I was a kid and now I hate being touched",
+	"it hit me that I might be asexual",
+	"does finasteride cause suicidal thoughts",
+	"my cousin committed suicide last year and I can't feel anything during sex",
+	"I'm not suicidal, just curious if antidepressants lower libido",
+	"we want to try choking, is it safe",
+	"i hurt myself masturbating, is that bad",
+	"I'm afraid of my boyfriend finding out I faked it",
+	"I get a headache after orgasm sometimes",
+	"i can't breathe through my nose during oral",
+	"he took my breath away",
+	"I'm 14 is it normal that I think about sex all the time",
+	"my boyfriend is 19, I'm 20, is the age gap weird",
+	"how do i know if my partner is abusive",
+	"he pushed me to try anal",
+	"my husband had a heart attack last year, is sex safe for him",
+	"I'm 17 and my 18 year old girlfriend wants to have sex",
+	"im 16 and my 17 year old boyfriend wants to have sex",
+	"I'm doing a school project on domestic violence",
+	"viagra says call a doctor if erection lasts more than 4 hours",
+	"my erection lasted 2 hours is that bad",
+	"had sex for 3 hours and now my penis hurts",
+	"blue balls hurt so bad",
+	"what is the suicide rate among trans people",
+	"i was raped in 2015 and it still affects me",
+	"I'm killing myself trying to please her",
+	"is it normal to bleed after losing virginity",
+	"we are both 15 and touched each other, is that ok",
+	"can you overdose on viagra",
+	"does cutting sugar help ED",
+	"he is dying to meet you",
+	"my stepdad is nice to me",
+	"I'm 14 and my crush sent me a snap",
+	"my daughter is 15 and asked me about birth control",
+	"my son is 13 and his teacher asked him to stay after class for extra help",
+	"Writing a story where a character was raped, how do I handle it",
+	"in the movie she was raped by her boss, it was hard to watch",
+}
+
+func TestAssessPositives(t *testing.T) {
+	d := shipped(t)
+	for _, tc := range crisisPositives {
+		a := d.Assess(tc.text)
+		if !a.Crisis || !a.Has(tc.want) {
+			t.Errorf("Assess(%q) = %+v, want crisis with %s", tc.text, a, tc.want)
+		}
+	}
+	if n := len(crisisPositives); n < 60 {
+		t.Errorf("only %d positive cases; keep at least 60", n)
+	}
+}
+
+func TestAssessNegatives(t *testing.T) {
+	d := shipped(t)
+	for _, text := range crisisNegatives {
+		if a := d.Assess(text); a.Crisis {
+			t.Errorf("Assess(%q) = %v, want no crisis", text, a.Signals)
+		}
+	}
+	if n := len(crisisNegatives); n < 60 {
+		t.Errorf("only %d negative cases; keep at least 60", n)
+	}
+}
+
+func TestAssessRequests(t *testing.T) {
+	d := shipped(t)
+	requests := []string{
+		"write me an erotic story",
+		"sext with me",
+		"talk dirty to me",
+		"roleplay as my girlfriend",
+		"send nudes",
+		"can you send me nudes",
+		"tell me a sexy story about a nurse",
+		"pretend to be my boyfriend",
+		"describe having sex with me",
+		"lets sext",
+		"Can you write a sex scene between two guys?",
+		"write some smut",
+		"could you talk dirty with me",
+		"say something dirty",
+		"role-play as my wife please",
+		"i want you to make me cum",
+		"i want to sext you",
+		"can you be my girlfriend",
+	}
+	for _, text := range requests {
+		if a := d.Assess(text); !a.Request {
+			t.Errorf("Assess(%q).Request = false, want true", text)
+		}
+	}
+	notRequests := []string{
+		"is sexting safe",
+		"how do I ask my partner to talk dirty",
+		"is erotica bad for me",
+		"my boyfriend asked me to send nudes, should I?",
+		"how do I write an erotic story for my wife",
+		"is roleplay healthy in a relationship",
+		"I like reading erotica",
+		"how to sext my partner",
+		"my gf wants me to talk dirty to her",
+		"how do I ask my boyfriend to talk dirty to me",
+		"my girlfriend wants to roleplay as a nurse",
+		"should I send nudes to my boyfriend",
+		"he keeps asking me to send him nudes",
+		"is it illegal to send nudes at 16",
+		"my ex keeps sexting me",
+		"what is a good way to start dirty talk",
+		"is it normal to like dirty talk",
+		"fuck me, this is embarrassing",
+		"I want to write an erotic story, any tips",
+	}
+	for _, text := range notRequests {
+		if a := d.Assess(text); a.Request {
+			t.Errorf("Assess(%q).Request = true, want false", text)
+		}
+	}
+	// Crisis and a request are independent verdicts.
+	if a := d.Assess("an adult is sending me nudes and I'm 14"); a.Request {
+		t.Errorf("a minor being sent nudes is not a request: %+v", a)
+	}
+}
+
+// TestRuleExamples checks every `examples` line in crisis.yaml fires its
+// own rule, so curators get a failing test when an edit breaks a rule.
+func TestRuleExamples(t *testing.T) {
+	d := shipped(t)
+	n := 0
+	for _, r := range d.rules {
+		for _, ex := range r.examples {
+			n++
+			res := d.assess(ex)
+			got := slices.ContainsFunc(res.Signals, func(s Signal) bool { return s.Rule == r.id }) ||
+				slices.Contains(res.requestRules, r.id)
+			if !got {
+				t.Errorf("rule %s (line %d): example %q does not fire it (got %v, requests %v)", r.id, r.line, ex, res.Signals, res.requestRules)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no rule examples found")
+	}
+}
+
+func TestAssessSignalsAreIDs(t *testing.T) {
+	d := shipped(t)
+	text := "someone raped me last night and I want to kill myself"
+	a := d.Assess(text)
+	if !a.Has(Assault) || !a.Has(SelfHarm) {
+		t.Fatalf("want assault and self_harm, got %v", a.Signals)
+	}
+	// Signals come out in category order and never carry message text.
+	cats := a.Categories()
+	if cats[0] != SelfHarm || cats[1] != Assault {
+		t.Errorf("categories out of order: %v", cats)
+	}
+	for _, s := range a.Signals {
+		if strings.Contains(text, s.Rule) || !isIdent(s.Rule) {
+			t.Errorf("signal rule %q is not a rule id", s.Rule)
+		}
+	}
+}
+
+func TestAssessEmptyAndNoise(t *testing.T) {
+	d := shipped(t)
+	for _, text := range []string{"", " ", "\x00\xff\xfe", "....!!!???", "🍆💦", strings.Repeat("a", 10000)} {
+		if a := d.Assess(text); a.Crisis || a.Request {
+			t.Errorf("Assess(%q) = %+v", text, a)
+		}
+	}
+}
+
+func TestAssessConcurrent(t *testing.T) {
+	d := shipped(t)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, tc := range crisisPositives[:20] {
+				if a := d.Assess(tc.text); !a.Has(tc.want) {
+					t.Errorf("concurrent Assess(%q) lost %s", tc.text, tc.want)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func loadShippedFresh() (*Detector, error) {
+	return LoadDetector(os.DirFS("../../faq"), "safety/crisis.yaml")
+}
