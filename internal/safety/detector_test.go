@@ -273,6 +273,182 @@ var crisisNegatives = []string{
 	"my son is 13 and his teacher asked him to stay after class for extra help",
 	"Writing a story where a character was raped, how do I handle it",
 	"in the movie she was raped by her boss, it was hard to watch",
+	"i got outed without my consent, what do i do",
+}
+
+// gapCases cover the phrasing classes a held-out evaluation found the rules
+// missing (coercion or assault going on now, an overdose already taken,
+// grooming of a minor, someone disclosing attraction to children) and the
+// false alarm it found (a partner's past assault told as background, which
+// is the sex-after-trauma FAQ). They are written fresh, not copied from
+// that evaluation, so they test the class and not its sentences. want ""
+// means the message must not be a crisis.
+var gapCases = []struct {
+	class string
+	text  string
+	want  Category
+}{
+	// Sexual coercion or assault happening now, in the present tense.
+	{"ongoing-assault", "my husband has been forcing me to have sex for months", Assault},
+	{"ongoing-assault", "she keeps pushing herself on me even though i told her no", Assault},
+	{"ongoing-assault", "he is undressing me and I keep saying no", Assault},
+	{"ongoing-assault", "i'm at a party and a guy is dragging me upstairs", Assault},
+	{"ongoing-assault", "my boyfriend keeps having sex with me when i'm asleep", Assault},
+	{"ongoing-assault", "there's a man in my room who won't leave and he's touching me", Assault},
+	{"ongoing-assault", "my boss says he'll fire me if I don't sleep with him", Assault},
+	{"ongoing-assault", "I told him to stop three times and he just keeps going", Assault},
+	{"ongoing-assault", "my partner ignores me when I say stop in bed", Assault},
+	{"ongoing-assault", "I'm so drunk and he keeps trying to have sex with me", Assault},
+	{"ongoing-assault", "my girlfriend keeps groping me even though i said i don't want it", Assault},
+	{"ongoing-assault", "my sister's boyfriend is forcing her to have sex", Assault},
+	{"ongoing-assault", "my husband is making me have anal tonight and I said no", Assault},
+	{"ongoing-assault", "he won't let me go until I do stuff with him", Assault},
+	{"ongoing-assault", "the guy I'm with won't take his hands off me and I keep saying no", Assault},
+	{"ongoing-assault", "my boyfriend keeps asking for anal even though I said no", ""},
+	{"ongoing-assault", "I said no to a threesome and she won't stop bringing it up", ""},
+	{"ongoing-assault", "I like it when he holds me down during sex", ""},
+	{"ongoing-assault", "we do consensual non-consent role play, he pins me down, is that healthy", ""},
+	{"ongoing-assault", "i told him no and he stopped right away, he was so respectful", ""},
+	{"ongoing-assault", "my partner makes me do all the work in bed", ""},
+	{"ongoing-assault", "he is making me do it his way and I love it", ""},
+	{"ongoing-assault", "my cat won't stop waking me up even though i say no", ""},
+	{"ongoing-assault", "I had a dream that someone was forcing me and woke up scared", ""},
+	{"ongoing-assault", "my boyfriend is making me feel insecure about sex", ""},
+	{"ongoing-assault", "she forced me to watch a horror movie", ""},
+	{"ongoing-assault", "my partner keeps pushing until i give in", ""},
+
+	// An overdose already taken, with or without symptoms.
+	{"overdose", "i popped a handful of my antidepressants and now my heart is racing", MedicalEmergency},
+	{"overdose", "i had a bottle of tylenol and took them all", MedicalEmergency},
+	{"overdose", "i think i took way more than my prescribed dose", MedicalEmergency},
+	{"overdose", "i've taken an overdose", MedicalEmergency},
+	{"overdose", "I just swallowed 20 paracetamol", MedicalEmergency},
+	{"overdose", "i've had tons of codeine tonight and i'm throwing up", MedicalEmergency},
+	{"overdose", "took a bunch of xanax and can't keep my eyes open", MedicalEmergency},
+	{"overdose", "he downed a full strip of sleeping tablets", MedicalEmergency},
+	{"overdose", "i took all the pills in the medicine cabinet", MedicalEmergency},
+	{"overdose", "I OD'd on my meds", MedicalEmergency},
+	{"overdose", "my girlfriend took the rest of her prescription at once and is throwing up", MedicalEmergency},
+	{"overdose", "i emptied the pill bottle", MedicalEmergency},
+	{"overdose", "I swallowed my whole prescription deliberately", SelfHarm},
+	{"overdose", "took double the max dose of paracetamol and feel sick", MedicalEmergency},
+	{"overdose", "i took 15 of my sleeping pills", MedicalEmergency},
+	{"overdose", "I take a lot of medications, is viagra safe for me", ""},
+	{"overdose", "i'm on a lot of meds and my libido is gone", ""},
+	{"overdose", "I took a whole pack of condoms to the party", ""},
+	{"overdose", "I ate a whole box of chocolates after the breakup", ""},
+	{"overdose", "i swallowed his whole load, can i get an STI", ""},
+	{"overdose", "I took my pill twice today by mistake", ""},
+	{"overdose", "i took the whole pack of birth control back to back to skip my period", ""},
+	{"overdose", "I took a lot of drugs in my twenties and now have ED", ""},
+	{"overdose", "I took 10 mg of cialis and it didn't work", ""},
+	{"overdose", "what happens if you take too much viagra", ""},
+	{"overdose", "how many viagra can i take in a day", ""},
+	{"overdose", "took my 20mg of lexapro, can I drink", ""},
+
+	// Grooming: an age under 18 and an adult with power, an older partner or
+	// someone met online, with secrecy, gifts, flattery, pictures, meeting.
+	{"grooming", "I'm 15 and my coach bought me a new phone so we can talk privately", MinorAtRisk},
+	{"grooming", "I'm 14 and my 28 year old neighbor keeps inviting me over when my parents are out", MinorAtRisk},
+	{"grooming", "I'm 13, my teacher told me I'm his favorite and not to tell anyone", MinorAtRisk},
+	{"grooming", "im 16 and my boss sends me snaps at 2am and says its our little secret", MinorAtRisk},
+	{"grooming", "i'm 12 and a guy from an online game wants my address so he can visit", MinorAtRisk},
+	{"grooming", "I am 15 and my pastor says God made our relationship special", MinorAtRisk},
+	{"grooming", "im 14 and my older boyfriend who is 20 gives me weed and says not to tell my mom", MinorAtRisk},
+	{"grooming", "my 13 yo son's coach keeps giving him gifts and driving him home alone", MinorAtRisk},
+	{"grooming", "I'm 16 and my tutor asked me to send a photo of myself in underwear", MinorAtRisk},
+	{"grooming", "I'm 13 and my friend's dad gives me money and says not to tell my parents", MinorAtRisk},
+	{"grooming", "im 17 and my driving instructor keeps texting me at night on his personal phone", MinorAtRisk},
+	{"grooming", "my 14 year old niece says her choir director wants her to stay over at his house", MinorAtRisk},
+	{"grooming", "I'm 12 and my babysitter showed me videos and said it's our secret", MinorAtRisk},
+	{"grooming", "i'm 13 and this guy on insta is 25 and wants to meet up", MinorAtRisk},
+	{"grooming", "I'm 16 and my boyfriend bought me a necklace, is it too soon for sex", ""},
+	{"grooming", "I'm 15 and my mom bought me a vibrator, is that weird", ""},
+	{"grooming", "I'm 14, please keep this a secret, how do I buy condoms", ""},
+	{"grooming", "I'm 15 and my teacher wants to meet with my parents", ""},
+	{"grooming", "I'm 16 and my coach said I'm the best player", ""},
+	{"grooming", "i am 16 and my dad gave me money for condoms", ""},
+	{"grooming", "my 15 year old asked me not to tell her dad she has a boyfriend", ""},
+	{"grooming", "im 16, my girlfriend and i have a special connection, how do we know we're ready", ""},
+	{"grooming", "im 17 and met my girlfriend online, she's 17 too", ""},
+	{"grooming", "I'm 17 and my boyfriend says I'm beautiful", ""},
+	{"grooming", "I'm 16 and my boss asked me to come in on Saturday", ""},
+	{"grooming", "I'm 15 and my mom says I'm beautiful but I hate my body", ""},
+	{"grooming", "I'm 16 and my dad says I have to wait until I'm 18 to date", ""},
+	{"grooming", "I'm 15 and my grandma and I have a special bond", ""},
+
+	// Sexual attraction to children, or fear of acting on it.
+	{"attraction", "I have sexual feelings towards children and I'm scared of myself", MinorAtRisk},
+	{"attraction", "i'm attracted to kids and i've never acted on it but i'm scared", MinorAtRisk},
+	{"attraction", "i am a pedophile and i need help", MinorAtRisk},
+	{"attraction", "I keep having urges to touch my little cousin", MinorAtRisk},
+	{"attraction", "i'm worried i'm going to hurt a kid, i have these thoughts", MinorAtRisk},
+	{"attraction", "i've been having sexual fantasies about preteens", MinorAtRisk},
+	{"attraction", "I think I'm attracted to minors, what do I do", MinorAtRisk},
+	{"attraction", "I'm a minor-attracted person and want help", MinorAtRisk},
+	{"attraction", "Sometimes I get turned on when I bathe my daughter", MinorAtRisk},
+	{"attraction", "I look at kids in a sexual way", MinorAtRisk},
+	{"attraction", "i've been looking at child porn and I want to stop", MinorAtRisk},
+	{"attraction", "I'm scared I'm a paedo", MinorAtRisk},
+	{"attraction", "i have thoughts about kids that scare me", MinorAtRisk},
+	{"attraction", "i'm afraid i'm going to molest someone's child", MinorAtRisk},
+	{"attraction", "I'm attracted to women with kids", ""},
+	{"attraction", "how do I explain sexual attraction to my kids", ""},
+	{"attraction", "my son is 13 and has sexual thoughts about girls in his class, is that normal", ""},
+	{"attraction", "my boyfriend called me a pedo because I like ddlg", ""},
+	{"attraction", "is age play the same as pedophilia", ""},
+	{"attraction", "I'm attracted to my daughter's soccer coach", ""},
+	{"attraction", "i'm 15 and attracted to kids my age", ""},
+	{"attraction", "I fantasize about my student days", ""},
+	{"attraction", "He's turned on by the little girl look", ""},
+	{"attraction", "what is pedophilic disorder", ""},
+	{"attraction", "I think about my kids while having sex and it kills the mood", ""},
+	{"attraction", "is it normal to be attracted to younger partners", ""},
+
+	// A partner's past assault told as background is the sex-after-trauma
+	// FAQ; a recent or ongoing assault of anyone still fires.
+	{"partner-past", "my girlfriend was raped in a previous relationship and freezes when I touch her, how can I help", ""},
+	{"partner-past", "my husband was molested long before we got together and avoids intimacy", ""},
+	{"partner-past", "my wife was sexually abused when she was little, how do i make sex feel safe for her", ""},
+	{"partner-past", "my boyfriend was assaulted in his past and gets flashbacks in bed", ""},
+	{"partner-past", "my wife told me she was sexually assaulted before our relationship and she tenses up when we're intimate", ""},
+	{"partner-past", "my fiancee was sexually assaulted a decade earlier and we want to rebuild intimacy", ""},
+	{"partner-past", "my girlfriend has a history of sexual abuse, how do I support her during sex", ""},
+	{"partner-past", "my wife was abused by her ex-husband in her previous marriage and now avoids sex", ""},
+	{"partner-past", "my girlfriend was assaulted in the past, how can i support her in bed", ""},
+	{"partner-past", "my partner was assaulted last week and panics during sex, how do I support her", Assault},
+	{"partner-past", "my girlfriend was raped, how do I support her", Assault},
+	{"partner-past", "my boyfriend was raped a few days ago and doesn't want to be touched", Assault},
+	{"partner-past", "my partner was raped before we met and again last month by the same guy", Assault},
+	{"partner-past", "my wife is being sexually abused by her ex, how do I help", Assault},
+	{"partner-past", "my girlfriend was assaulted at a party on saturday, how do i support her in bed", Assault},
+	{"partner-past", "my girlfriend was raped yesterday before we met up", Assault},
+	{"partner-past", "my husband was abused as a child and was raped again this weekend", Assault},
+}
+
+func TestAssessGapClasses(t *testing.T) {
+	d := shipped(t)
+	pos, neg := map[string]int{}, map[string]int{}
+	for _, tc := range gapCases {
+		a := d.Assess(tc.text)
+		if tc.want == "" {
+			neg[tc.class]++
+			if a.Crisis {
+				t.Errorf("%s: Assess(%q) = %v, want no crisis", tc.class, tc.text, a.Signals)
+			}
+			continue
+		}
+		pos[tc.class]++
+		if !a.Crisis || !a.Has(tc.want) {
+			t.Errorf("%s: Assess(%q) = %v, want crisis with %s", tc.class, tc.text, a.Signals, tc.want)
+		}
+	}
+	// Each class keeps enough cases on both sides to pin its behaviour.
+	for _, class := range []string{"ongoing-assault", "overdose", "grooming", "attraction", "partner-past"} {
+		if pos[class] < 8 || neg[class] < 8 {
+			t.Errorf("class %s has %d positive and %d negative cases; keep at least 8 of each", class, pos[class], neg[class])
+		}
+	}
 }
 
 func TestAssessPositives(t *testing.T) {

@@ -60,7 +60,7 @@ func TestMessageUS(t *testing.T) {
 		t.Errorf("988 listed %d times:\n%s", n, msg)
 	}
 	checkMessage(t, r.Message("us", assessment(MinorAtRisk, Violence)), "If you are in danger now, call 911.",
-		[]string{"1-800-422-4453", "1-800-799-7233", "988"}, nil)
+		[]string{"1-800-422-4453", "1-888-773-8368", "1-800-799-7233", "988"}, nil)
 	checkMessage(t, r.Message("en-US", assessment(MedicalEmergency)),
 		"If you are in danger or need urgent medical help now, call 911.",
 		[]string{"1-800-222-1222"}, nil)
@@ -70,7 +70,7 @@ func TestMessageUK(t *testing.T) {
 	r := shippedResources(t)
 	msg := r.Message("UK", assessment(Assault, MinorAtRisk, Violence))
 	checkMessage(t, msg, "If you are in danger now, call 999.",
-		[]string{"0808 500 2222", "0800 1111", "0808 2000 247", "116 123", "111"},
+		[]string{"0808 500 2222", "0800 1111", "0808 1000 900", "0808 2000 247", "116 123", "111"},
 		[]string{"911", "988"})
 	checkMessage(t, r.Message("en-GB", assessment(SelfHarm)), "If you are in danger now, call 999.",
 		[]string{"Samaritans", "116 123", "85258"}, nil)
@@ -107,9 +107,9 @@ func TestMessageINTL(t *testing.T) {
 func TestRegionNumbers(t *testing.T) {
 	r := shippedResources(t)
 	want := map[string]map[Category][]string{
-		"US": {SelfHarm: {"988", "741741"}, Assault: {"1-800-656-4673"}, MinorAtRisk: {"1-800-422-4453"},
+		"US": {SelfHarm: {"988", "741741"}, Assault: {"1-800-656-4673"}, MinorAtRisk: {"1-800-422-4453", "1-888-773-8368"},
 			Violence: {"1-800-799-7233", "88788"}, MedicalEmergency: {"1-800-222-1222"}},
-		"UK": {SelfHarm: {"116 123", "85258"}, Assault: {"0808 500 2222"}, MinorAtRisk: {"0800 1111", "0808 800 5000"},
+		"UK": {SelfHarm: {"116 123", "85258"}, Assault: {"0808 500 2222"}, MinorAtRisk: {"0800 1111", "0808 800 5000", "0808 1000 900"},
 			Violence: {"0808 2000 247"}, MedicalEmergency: {"111"}},
 		"EU": {SelfHarm: {"116 123"}, MinorAtRisk: {"116 111"}, Assault: {"116 006"}, Violence: {"116 006"}},
 	}
