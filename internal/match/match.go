@@ -1,0 +1,784 @@
+package match
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/candid-app/candid/internal/faq"
+)
+
+// Decision is what the conversation should do with a question.
+type Decision string
+
+const (
+	// Answer: the top entry is right with high confidence; show it.
+	Answer Decision = "answer"
+	// Suggest: one of the top candidates is probably right; offer them as
+	// "did you mean" choices.
+	Suggest Decision = "suggest"
+	// Queue: in scope but no entry fits well enough; offer a therapist.
+	Queue Decision = "queue"
+	// OutOfScope: nothing in the question is about sexual health,
+	// relationships or this service, and no entry fits.
+	OutOfScope Decision = "out_of_scope"
+)
+
+// Candidate is one ranked entry. Score is the calibrated probability that
+// this entry is the right answer to the question, in [0,1].
+type Candidate struct {
+	ID    string  `json:"id"`
+	Score float64 `json:"score"`
+}
+
+// Result is the matcher's verdict on one question.
+type Result struct {
+	Decision Decision `json:"decision"`
+	// Candidates are ranked best first, at most MaxCandidates.
+	Candidates []Candidate `json:"candidates"`
+	// Confidence is the top candidate's Score (0 when there is none); the
+	// thresholds apply to it.
+	Confidence float64 `json:"confidence"`
+	// Features are the calibration inputs for the top candidate plus a few
+	// counts, for debugging and for `candid match --json`. They never
+	// contain query text.
+	Features map[string]float64 `json:"features,omitempty"`
+}
+
+// MaxCandidates is the most candidates a Result carries.
+const MaxCandidates = 5
+
+// Thresholds turn Confidence into a decision: answer at or above Answer,
+// suggest at or above Suggest, otherwise queue (or out_of_scope when the
+// question has no domain vocabulary). Config keys: match.answer_threshold
+// and match.suggest_threshold.
+type Thresholds struct {
+	Answer  float64 `json:"answer"`
+	Suggest float64 `json:"suggest"`
+}
+
+// Weights are the fusion weights and BM25 parameters. The zero value means
+// "the tuned defaults from calibration.json".
+type Weights struct {
+	BM25  float64 `json:"bm25"`  // best document's normalised BM25
+	NGram float64 `json:"ngram"` // best document's character n-gram cosine
+	Meta  float64 `json:"meta"`  // normalised BM25 on the tags + answer field
+	Multi float64 `json:"multi"` // second-best document of the same entry
+	Pool  float64 `json:"pool"`  // normalised BM25 on all the entry's texts as one document
+	K1    float64 `json:"k1"`
+	B     float64 `json:"b"`
+}
+
+// Options configure a Matcher. The zero value uses the calibrated defaults.
+type Options struct {
+	// Thresholds; a zero field takes its calibrated default
+	// (DefaultThresholds). To answer always, give a tiny positive Answer.
+	Thresholds Thresholds
+	// Weights; zero means the tuned defaults.
+	Weights Weights
+	// Calibration replaces the embedded calibration (tests, training).
+	Calibration *Calibration
+	// MaxQueryBytes caps the bytes of a query that are looked at; zero
+	// means DefaultMaxQueryBytes.
+	MaxQueryBytes int
+	// Logger gets build statistics; never query text. Nil discards.
+	Logger *slog.Logger
+	// Embeddings, when set, add an embedding cosine to the fused score
+	// (see embed.go). Off by default; Match then makes a network call.
+	Embeddings *EmbedOptions
+}
+
+// candidatePool is how many entries, chosen by BM25 (with the meta field),
+// are re-scored with the n-gram cosine and fused. The right entry is almost
+// always in BM25's top 24 when it shares a word with the query; a fixed pool
+// keeps a query's re-scoring cost independent of the catalog's size.
+const candidatePool = 24
+
+// Matcher matches questions against one catalog. It is immutable after New
+// and safe for concurrent use.
+type Matcher struct {
+	ix   *index
+	an   *analyzer
+	w    Weights
+	th   Thresholds
+	cal  *Calibration
+	log  *slog.Logger
+	pool sync.Pool // *scratch
+	size int
+	emb  *embedIndex // nil: lexical only
+}
+
+// New builds the index for cat. lex may be nil (no slang rewriting, and
+// only the catalog's vocabulary then counts as a domain signal... which is
+// none: pass a lexicon in production).
+func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
+	if cat == nil || len(cat.Entries) == 0 {
+		return nil, errors.New("match: empty catalog")
+	}
+	start := time.Now()
+	cal := opts.Calibration
+	if cal == nil {
+		var err error
+		if cal, err = DefaultCalibration(); err != nil {
+			return nil, err
+		}
+	}
+	if err := cal.validate(); err != nil {
+		return nil, err
+	}
+	w := opts.Weights
+	if w == (Weights{}) {
+		w = cal.Weights
+	}
+	if w.K1 <= 0 || w.B < 0 || w.B > 1 || w.BM25 < 0 || w.NGram < 0 || w.Meta < 0 || w.Multi < 0 || w.Pool < 0 {
+		return nil, fmt.Errorf("match: invalid weights %+v (need k1 > 0, 0 ≤ b ≤ 1, weights ≥ 0)", w)
+	}
+	// Each threshold left at zero takes its calibrated default, so the
+	// config keys match.answer_threshold and match.suggest_threshold can be
+	// set independently. A defaulted Suggest never exceeds a given Answer.
+	th := opts.Thresholds
+	if th.Answer == 0 {
+		th.Answer = cal.Thresholds.Answer
+	}
+	if th.Suggest == 0 {
+		th.Suggest = min(cal.Thresholds.Suggest, th.Answer)
+	}
+	if !(th.Suggest >= 0 && th.Suggest <= th.Answer && th.Answer <= 1) {
+		return nil, fmt.Errorf("match: thresholds need 0 ≤ suggest (%g) ≤ answer (%g) ≤ 1", th.Suggest, th.Answer)
+	}
+	maxBytes := opts.MaxQueryBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxQueryBytes
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	cl := compileLexicon(nil)
+	if lex != nil {
+		cl = lex.compiled
+		if cl == nil { // a Lexicon built by hand rather than loaded
+			cl = compileLexicon(lex)
+		}
+	}
+	an := &analyzer{lex: cl, stems: map[string]string{}, building: true, maxBytes: maxBytes}
+	ix, words := buildIndex(cat, an)
+	if lex != nil {
+		for _, t := range lex.Terms {
+			for _, v := range append([]string{t.Term}, t.Variants...) {
+				for _, w := range expandContractions(tokenize(cleanText(v, 0))) {
+					words[w] += 0
+				}
+			}
+		}
+		for _, d := range append(slices.Clone(lex.Domain), lex.OutOfScope...) {
+			for _, w := range expandContractions(tokenize(cleanText(d.Word, 0))) {
+				words[w] += 0
+			}
+		}
+	}
+	for w := range words {
+		an.stem(w)
+	}
+	an.building = false
+	an.spell = newSpeller(words)
+	m := &Matcher{ix: ix, an: an, w: w, th: th, cal: cal, log: log, size: len(cat.Entries)}
+	if opts.Embeddings != nil {
+		var texts []string
+		for _, e := range cat.Entries {
+			texts = append(texts, e.Texts()...)
+		}
+		ei, err := buildEmbedIndex(context.Background(), texts, *opts.Embeddings)
+		if err != nil {
+			// The service must start: lexical matching still works.
+			log.Warn("match: embeddings unavailable, matching lexically", "err", err)
+		} else {
+			m.emb = ei
+		}
+	}
+	m.pool.New = func() any { return newScratch(ix) }
+	log.Info("match: index built", "entries", len(ix.ids), "documents", len(ix.docEntry),
+		"terms", ix.vocabSize(), "took", time.Since(start).Round(time.Microsecond))
+	return m, nil
+}
+
+// Thresholds returns the thresholds in force.
+func (m *Matcher) Thresholds() Thresholds { return m.th }
+
+// Weights returns the fusion weights in force.
+func (m *Matcher) Weights() Weights { return m.w }
+
+// Len is the number of entries indexed.
+func (m *Matcher) Len() int { return m.size }
+
+// scratch is one query's working memory, pooled so that a query allocates
+// little. Dense arrays indexed by document, entry, term and n-gram; each is
+// reset through its touched list, never cleared whole.
+type scratch struct {
+	acc      []float32 // BM25 per document
+	touched  []uint32
+	ebest    []float32 // best document BM25 per entry
+	emeta    []float32 // meta BM25 per entry
+	epool    []float32 // pooled-texts BM25 per entry
+	etouched []uint32
+	eseen    []bool
+
+	qw     []float32 // query n-gram weights
+	gtouch []uint32
+	tdot   []float32 // per-term dot product with the query n-grams
+	tgen   []uint32  // generation when tdot was computed
+	gen    uint32
+
+	spell spellScratch
+}
+
+func newScratch(ix *index) *scratch {
+	docs, entries := len(ix.docEntry), len(ix.ids)
+	return &scratch{acc: make([]float32, docs), ebest: make([]float32, entries),
+		emeta: make([]float32, entries), epool: make([]float32, entries), eseen: make([]bool, entries),
+		qw: make([]float32, len(ix.ngramIDF)), tdot: make([]float32, len(ix.term)), tgen: make([]uint32, len(ix.term))}
+}
+
+func (s *scratch) reset() {
+	for _, g := range s.gtouch {
+		s.qw[g] = 0
+	}
+	s.gtouch = s.gtouch[:0]
+	for _, d := range s.touched {
+		s.acc[d] = 0
+	}
+	for _, e := range s.etouched {
+		s.ebest[e], s.emeta[e], s.epool[e], s.eseen[e] = 0, 0, 0, false
+	}
+	s.touched, s.etouched = s.touched[:0], s.etouched[:0]
+}
+
+// qterm is one distinct query term.
+type qterm struct {
+	id    int32 // -1: not in the index
+	s     string
+	n     int // occurrences in the query
+	idf   float32
+	midf  float32
+	pidf  float32
+	isNeg bool
+}
+
+// scored is one candidate entry with its raw signals.
+type scored struct {
+	entry  int
+	fused  float64
+	bm25   float64 // best document, normalised
+	cos    float64 // best document
+	meta   float64 // normalised
+	pool   float64 // normalised
+	second float64 // fused score of the entry's second-best document
+	cov    float64 // share of the query's IDF mass in the best document
+	ecov   float64 // share of the query's IDF mass anywhere in the entry
+	miss   float64 // IDF of the weightiest query word the entry lacks, / max IDF
+}
+
+// ranking is everything Match computes before calibration.
+type ranking struct {
+	a        analysis
+	embedded bool     // the embedding signal was used
+	cands    []scored // by fused score, best first
+}
+
+// rank scores the query against the index with weights w. It is the whole
+// of matching except calibration, and is what tuning calls.
+func (m *Matcher) rank(query string, w Weights) ranking {
+	ix := m.ix
+	known := func(s string) bool { _, ok := ix.terms[s]; return ok }
+	s := m.pool.Get().(*scratch)
+	defer func() { s.reset(); m.pool.Put(s) }()
+	a := m.an.analyzeWith(query, true, known, &s.spell)
+	r := ranking{a: a}
+	if len(a.terms) == 0 {
+		return r
+	}
+	// Distinct query terms and the query's IDF mass.
+	qts := make([]qterm, 0, len(a.terms))
+	var mass, mmass, pmass float64
+	for _, t := range a.terms {
+		if i := slices.IndexFunc(qts, func(q qterm) bool { return q.s == t }); i >= 0 {
+			qts[i].n++
+			continue
+		}
+		q := qterm{id: -1, s: t, n: 1, isNeg: t[0] == negPrefix[0]}
+		if id, ok := ix.terms[t]; ok {
+			q.id = int32(id)
+			q.idf, q.midf, q.pidf = ix.term[id].idf, ix.term[id].midf, ix.term[id].pidf
+		} else if !q.isNeg {
+			// An unseen word is unmatched content: full weight. An
+			// unseen negation marker is only a missed bonus: none.
+			q.idf, q.midf, q.pidf = ix.maxIDF, ix.maxMIDF, ix.maxMIDF
+		}
+		qts = append(qts, q)
+		mass += float64(q.idf)
+		mmass += float64(q.midf)
+		pmass += float64(q.pidf)
+	}
+	if mass == 0 {
+		return r
+	}
+
+	k1, b := float32(w.K1), float32(w.B)
+	bm := func(idf, tf, lenN float32) float32 { return idf * tf * (k1 + 1) / (tf + k1*(1-b+b*lenN)) }
+	touchE := func(e uint32) {
+		if !s.eseen[e] {
+			s.eseen[e] = true
+			s.etouched = append(s.etouched, e)
+		}
+	}
+	// Two phases, in the spirit of MaxScore: terms found in very many
+	// documents (the "want", "sex", "partner" of this domain) are not
+	// walked; they only add to the documents and entries that the selective
+	// terms reached. Their long posting lists would dominate the cost at
+	// 100k entries, and a document that has nothing but them is no match.
+	// When every term is common, all are walked.
+	// "Very many" is 1/32 of the documents (or entries, for the entry-level
+	// fields), and never fewer than 256 documents or 64 entries, so a catalog
+	// the size of the real FAQ is always scored exhaustively.
+	commonDocs := uint32(max(256, len(ix.docEntry)/32))
+	commonEnts := uint32(max(64, len(ix.ids)/32))
+	isCommon := func(q qterm) bool { ti := &ix.term[q.id]; return ti.p1-ti.p0 > commonDocs }
+	prune := false
+	for _, q := range qts {
+		if q.id >= 0 && !isCommon(q) {
+			prune = true
+			break
+		}
+	}
+	for _, q := range qts {
+		if q.id < 0 {
+			continue
+		}
+		ti := &ix.term[q.id]
+		if !prune || !isCommon(q) {
+			docs, tfs := ix.docsOf(uint32(q.id))
+			for i, d := range docs {
+				if s.acc[d] == 0 {
+					s.touched = append(s.touched, d)
+				}
+				s.acc[d] += bm(q.idf, float32(tfs[i]), ix.docLenN[d])
+			}
+		}
+		if !prune || ti.q1-ti.q0 <= commonEnts {
+			pents, ptfs := ix.poolOf(uint32(q.id))
+			for i, e := range pents {
+				touchE(e)
+				s.epool[e] += bm(q.pidf, float32(ptfs[i]), ix.poolLenN[e])
+			}
+		}
+		if !prune || ti.m1-ti.m0 <= commonEnts {
+			ents, mtfs := ix.metaOf(uint32(q.id))
+			for i, e := range ents {
+				touchE(e)
+				s.emeta[e] += bm(q.midf, float32(mtfs[i]), ix.metaLenN[e])
+			}
+		}
+	}
+	if prune {
+		for _, q := range qts {
+			if q.id < 0 || !isCommon(q) {
+				continue
+			}
+			t := uint32(q.id)
+			for _, d := range s.touched {
+				for k := ix.fwdStart[d]; k < ix.fwdStart[d+1]; k++ {
+					if ix.fwdTerm[k] == t {
+						s.acc[d] += bm(q.idf, float32(ix.fwdTF[k]), ix.docLenN[d])
+						break
+					}
+				}
+			}
+		}
+	}
+	for _, d := range s.touched {
+		e := ix.docEntry[d]
+		touchE(e)
+		if s.acc[d] > s.ebest[e] {
+			s.ebest[e] = s.acc[d]
+		}
+	}
+	if len(s.etouched) == 0 {
+		return r
+	}
+	// Pre-select by BM25 alone (the cheap signals), then re-score.
+	invM, invMM, invPM := 1/mass, 1/max(mmass, 1e-9), 1/max(pmass, 1e-9)
+	pre := func(e uint32) float64 {
+		return w.BM25*float64(s.ebest[e])*invM + w.Meta*float64(s.emeta[e])*invMM + w.Pool*float64(s.epool[e])*invPM
+	}
+	pool := candidatePool
+	if prune {
+		pool *= 2 // slack for the common terms' entry-level scores, added next
+	}
+	h := &entryHeap{}
+	for _, e := range s.etouched {
+		p := pre(e)
+		if h.Len() < pool {
+			heap.Push(h, entryPre{e, p})
+		} else if p > (*h)[0].pre || p == (*h)[0].pre && e < (*h)[0].e {
+			(*h)[0] = entryPre{e, p}
+			heap.Fix(h, 0)
+		}
+	}
+	if prune {
+		// The common terms' pool and meta scores, for the short list only.
+		for _, q := range qts {
+			if q.id < 0 {
+				continue
+			}
+			ti := &ix.term[q.id]
+			if ti.q1-ti.q0 > commonEnts {
+				pents, ptfs := ix.poolOf(uint32(q.id))
+				for _, ep := range *h {
+					if i, ok := slices.BinarySearch(pents, ep.e); ok {
+						s.epool[ep.e] += bm(q.pidf, float32(ptfs[i]), ix.poolLenN[ep.e])
+					}
+				}
+			}
+			if ti.m1-ti.m0 > commonEnts {
+				ents, mtfs := ix.metaOf(uint32(q.id))
+				for _, ep := range *h {
+					if i, ok := slices.BinarySearch(ents, ep.e); ok {
+						s.emeta[ep.e] += bm(q.midf, float32(mtfs[i]), ix.metaLenN[ep.e])
+					}
+				}
+			}
+		}
+		for i := range *h {
+			(*h)[i].pre = pre((*h)[i].e)
+		}
+		slices.SortFunc(*h, func(a, b entryPre) int {
+			if a.pre != b.pre {
+				return cmp.Compare(b.pre, a.pre)
+			}
+			return cmp.Compare(a.e, b.e)
+		})
+		*h = (*h)[:min(len(*h), candidatePool)]
+	}
+
+	qv := m.queryVector(qts, s)
+	var qe []float32
+	if m.emb != nil {
+		qe = m.emb.query(query) // nil on error or timeout: lexical only
+		r.embedded = qe != nil
+	}
+	r.cands = make([]scored, 0, h.Len())
+	for _, ep := range *h {
+		e := ep.e
+		c := scored{entry: int(e), meta: float64(s.emeta[e]) * invMM, pool: float64(s.epool[e]) * invPM}
+		best, second := -1.0, 0.0
+		bestDoc := -1
+		for d := ix.docStart[e]; d < ix.docStart[e+1]; d++ {
+			bm := float64(s.acc[d]) * invM
+			cs := qv.cosine(ix, d)
+			f := w.BM25*bm + w.NGram*cs
+			if qe != nil {
+				f += m.emb.opts.Weight * m.emb.cosine(qe, d)
+			}
+			if f > best {
+				second = max(best, 0)
+				best, bestDoc = f, int(d)
+				c.bm25, c.cos = bm, cs
+			} else if f > second {
+				second = f
+			}
+		}
+		c.second = second
+		c.fused = best + w.Multi*second + w.Meta*c.meta + w.Pool*c.pool
+		c.cov = coverage(ix, bestDoc, qts) / mass
+		r.cands = append(r.cands, c)
+	}
+	slices.SortFunc(r.cands, func(a, b scored) int {
+		if a.fused != b.fused {
+			return cmp.Compare(b.fused, a.fused)
+		}
+		return cmp.Compare(a.entry, b.entry)
+	})
+	// Entry-level coverage for the short list: paraphrases are diverse by
+	// design, so a right entry often covers the question only across
+	// several of its texts; a wrong one leaves a weighty word unmatched.
+	for i := 0; i < min(len(r.cands), MaxCandidates); i++ {
+		c := &r.cands[i]
+		var got, miss float64
+		for _, q := range qts {
+			if q.isNeg || q.idf == 0 {
+				continue
+			}
+			if q.id >= 0 && ix.entryHas(uint32(q.id), uint32(c.entry)) {
+				got += float64(q.idf)
+			} else {
+				miss = max(miss, float64(q.idf))
+			}
+		}
+		c.ecov, c.miss = got/mass, miss/float64(ix.maxIDF)
+	}
+	return r
+}
+
+// entryHas reports whether any document or the meta field of entry e
+// contains term t (binary search: postings are sorted).
+func (ix *index) entryHas(t, e uint32) bool {
+	docs, _ := ix.docsOf(t)
+	lo, hi := ix.docStart[e], ix.docStart[e+1]
+	if i, _ := slices.BinarySearch(docs, lo); i < len(docs) && docs[i] < hi {
+		return true
+	}
+	ents, _ := ix.metaOf(t)
+	_, found := slices.BinarySearch(ents, e)
+	return found
+}
+
+// coverage is the IDF mass of the query's terms that document d contains.
+func coverage(ix *index, d int, qts []qterm) float64 {
+	if d < 0 {
+		return 0
+	}
+	var c float64
+	for k := ix.fwdStart[d]; k < ix.fwdStart[d+1]; k++ {
+		for _, q := range qts {
+			if q.id == int32(ix.fwdTerm[k]) {
+				c += float64(q.idf)
+				break
+			}
+		}
+	}
+	return c
+}
+
+type entryPre struct {
+	e   uint32
+	pre float64
+}
+
+// entryHeap is a min-heap on pre, so the root is the weakest kept entry.
+type entryHeap []entryPre
+
+func (h entryHeap) Len() int { return len(h) }
+func (h entryHeap) Less(i, j int) bool {
+	if h[i].pre != h[j].pre {
+		return h[i].pre < h[j].pre
+	}
+	return h[i].e > h[j].e
+}
+func (h entryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *entryHeap) Push(x any)   { *h = append(*h, x.(entryPre)) }
+func (h *entryHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// qvector is the query's n-gram TF-IDF vector, held in the scratch, with
+// each index term's dot product with it (tdot, valid where tgen == gen).
+type qvector struct {
+	s    *scratch
+	norm float32
+}
+
+func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
+	ix := m.ix
+	s.gen++
+	if s.gen == 0 { // wrapped: stale stamps could look current
+		clear(s.tgen)
+		s.gen = 1
+	}
+	var n2 float32
+	for _, q := range qts {
+		if q.isNeg || q.s == "not" {
+			continue
+		}
+		n := float32(q.n)
+		var t2 float32
+		forNgrams(q.s, func(g string) {
+			if id, ok := ix.ngramIDs[hashString(g)]; ok {
+				wt := n * ix.ngramIDF[id]
+				if s.qw[id] == 0 {
+					s.gtouch = append(s.gtouch, id)
+				}
+				s.qw[id] += wt
+				t2 += wt * wt
+			} else {
+				// n-grams no index term has only lengthen the vector.
+				wt := n * ix.maxNgIDF
+				t2 += wt * wt
+			}
+		})
+		if q.id >= 0 {
+			t2 = n * n * ix.term[q.id].ngN2 // the same norm documents use
+		}
+		n2 += t2
+	}
+	// Dot products of the query with every term sharing an n-gram. An
+	// n-gram found in very many terms ("ing", "^co") says little and
+	// costs most: it is skipped (it still counts in the query's norm), which
+	// bounds the work per query at any vocabulary size.
+	limit := uint32(max(64, len(ix.term)/64))
+	for _, g := range s.gtouch {
+		if ix.gramStart[g+1]-ix.gramStart[g] > limit {
+			continue
+		}
+		qw := s.qw[g]
+		for k := ix.gramStart[g]; k < ix.gramStart[g+1]; k++ {
+			t := ix.gramTerm[k]
+			if s.tgen[t] != s.gen {
+				s.tgen[t], s.tdot[t] = s.gen, 0
+			}
+			s.tdot[t] += qw * ix.gramW[k]
+		}
+	}
+	return qvector{s: s, norm: float32(math.Sqrt(float64(n2)))}
+}
+
+// cosine of the query with document d: Σ over d's terms of tf · (term · q).
+func (qv qvector) cosine(ix *index, d uint32) float64 {
+	if qv.norm == 0 || ix.docNorm[d] == 0 {
+		return 0
+	}
+	s := qv.s
+	var dot float32
+	for k := ix.fwdStart[d]; k < ix.fwdStart[d+1]; k++ {
+		if t := ix.fwdTerm[k]; s.tgen[t] == s.gen {
+			dot += float32(ix.fwdTF[k]) * s.tdot[t]
+		}
+	}
+	return min(float64(dot/(qv.norm*ix.docNorm[d])), 1)
+}
+
+// Match ranks the catalog for query and decides what to do. It is pure and
+// safe for concurrent use; its work is bounded by MaxQueryBytes and
+// MaxQueryTokens whatever the input.
+func (m *Matcher) Match(query string) Result {
+	return decide(m.cal, m.th, m.ix.ids, m.rank(query, m.w))
+}
+
+// decide calibrates the short list of r and applies the thresholds; ids
+// maps entry numbers to IDs.
+func decide(cal *Calibration, th Thresholds, ids []string, r ranking) Result {
+	res := Result{Features: map[string]float64{
+		"content_words": float64(r.a.content),
+		"domain_words":  float64(r.a.domain),
+		"unknown_words": float64(r.a.unknown),
+		"corrected":     float64(r.a.corrected),
+		"off_topic":     b2f(r.a.offTopic),
+		"embedding":     b2f(r.embedded),
+	}}
+	n := min(len(r.cands), MaxCandidates)
+	type cc struct {
+		c    Candidate
+		feat []float64
+	}
+	out := make([]cc, 0, n)
+	for i := 0; i < n; i++ {
+		f := features(r, i)
+		out = append(out, cc{Candidate{ID: ids[r.cands[i].entry], Score: cal.predict(f)}, f})
+	}
+	// Re-rank the short list by calibrated probability: it weighs margin
+	// and coverage, which the fused score alone does not.
+	slices.SortStableFunc(out, func(a, b cc) int { return cmp.Compare(b.c.Score, a.c.Score) })
+	for _, o := range out {
+		res.Candidates = append(res.Candidates, o.c)
+	}
+	if len(out) > 0 {
+		res.Confidence = out[0].c.Score
+		for i, name := range baseFeatures {
+			res.Features[name] = out[0].feat[i]
+		}
+	}
+	switch {
+	case r.a.offTopic:
+		// A request for content (erotica, sexting, role-play) is out of
+		// scope whatever it matches: its words are the domain's words.
+		res.Decision = OutOfScope
+	case len(out) > 0 && res.Confidence >= th.Answer:
+		res.Decision = Answer
+	case r.a.domain == 0:
+		res.Decision = OutOfScope
+	case len(out) > 0 && res.Confidence >= th.Suggest:
+		res.Decision = Suggest
+	default:
+		res.Decision = Queue
+	}
+	return res
+}
+
+// baseFeatures are the calibration model's raw inputs, in order.
+var baseFeatures = []string{"score", "margin", "bm25", "cos", "coverage", "entry_coverage", "missing", "meta", "pool", "qlen", "domain", "domain_any", "unknown", "top"}
+
+// interacting are the raw features whose pairwise products the model also
+// sees: a linear model cannot express "a high score means little when the
+// question's weightiest word is missing", a product can.
+var interacting = []int{0, 1, 5, 6, 8, 9, 10}
+
+// featureNames are all the model's inputs: the raw ones, then the products.
+var featureNames = func() []string {
+	names := append([]string(nil), baseFeatures...)
+	for i, a := range interacting {
+		for _, b := range interacting[i:] {
+			names = append(names, baseFeatures[a]+"*"+baseFeatures[b])
+		}
+	}
+	return names
+}()
+
+// features computes the calibration inputs for candidate i of r.
+func features(r ranking, i int) []float64 {
+	c := r.cands[i]
+	other := 0.0
+	if i == 0 {
+		if len(r.cands) > 1 {
+			other = r.cands[1].fused
+		}
+	} else {
+		other = r.cands[0].fused
+	}
+	a := r.a
+	content := float64(max(a.content, 1))
+	domAny, top := 0.0, 0.0
+	if a.domain > 0 {
+		domAny = 1
+	}
+	if i == 0 {
+		top = 1
+	}
+	f := []float64{
+		c.fused,
+		c.fused - other,
+		c.bm25,
+		c.cos,
+		c.cov,
+		c.ecov,
+		c.miss,
+		c.meta,
+		c.pool,
+		math.Log1p(float64(a.content)),
+		float64(a.domain) / content,
+		domAny,
+		float64(a.unknown) / content,
+		top,
+	}
+	for i, x := range interacting {
+		for _, y := range interacting[i:] {
+			f = append(f, f[x]*f[y])
+		}
+	}
+	return f
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,371 @@
+package match
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/candid-app/candid/internal/faq"
+)
+
+const testLexicon = `
+version: 1
+terms:
+  - term: erection
+    variants: [hard-on, boner, get hard, stay hard]
+  - term: masturbate
+    variants: [jerk off, wank]
+  - term: orgasm
+    variants: [cum, climax]
+  - term: premature ejaculation
+    variants: [come too fast, pe]
+domain: [sex, partner, therapist]
+out_of_scope: [write me]
+`
+
+// entryYAML is a minimal valid entry file.
+func entryYAML(id, question string, paraphrases ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "id: %s\nlocale: en\nquestion: %q\nparaphrases:\n", id, question)
+	for _, p := range paraphrases {
+		fmt.Fprintf(&b, "  - %q\n", p)
+	}
+	b.WriteString("answer: |\n  A short answer about " + id + ".\ntags: [" + strings.ReplaceAll(id, "-", ", ") + "]\nescalate: none\n")
+	b.WriteString("sources:\n  - title: \"NHS\"\n    url: \"https://www.nhs.uk/\"\n  - title: \"WHO\"\n    url: \"https://www.who.int/\"\nreview:\n  status: draft\n")
+	return b.String()
+}
+
+func testFS() fstest.MapFS {
+	return fstest.MapFS{
+		"lexicon.yaml": {Data: []byte(testLexicon)},
+		"en/erectile-dysfunction.yaml": {Data: []byte(entryYAML("erectile-dysfunction",
+			"Why can't I get or keep an erection?", "cant get hard", "my hard-on goes soft during sex", "erection problems with my partner"))},
+		"en/premature-ejaculation.yaml": {Data: []byte(entryYAML("premature-ejaculation",
+			"How can I stop coming too fast?", "i come too fast", "how to last longer in bed", "premature ejaculation help"))},
+		"en/masturbation.yaml": {Data: []byte(entryYAML("masturbation",
+			"Is masturbation normal?", "is it ok to masturbate every day", "i jerk off a lot is that bad", "masturbating in a relationship"))},
+		"en/low-desire.yaml": {Data: []byte(entryYAML("low-desire",
+			"Why don't I want sex anymore?", "i have no interest in sex", "my libido is gone", "is it normal to not want sex"))},
+	}
+}
+
+func testMatcher(t testing.TB) *Matcher {
+	t.Helper()
+	m, err := Load(testFS(), "en", "lexicon.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestCleanAndTokenize(t *testing.T) {
+	cases := []struct{ in, want string }{
+		{"Can't STAY hard!!", "can not stay hard"},
+		{"cant dont wont im ive", "can not do not will not i am i have"},
+		{"ｆｕｌｌｗｉｄｔｈ ＳＥＸ", "fullwidth sex"},         // NFKC
+		{"se\u200bx ther\u200dapy", "sex therapy"}, // zero-width removed, not split
+		{"\u202eevil\u202c bidi", "evil bidi"},
+		{"it’s my partner’s", "it my partner"}, // curly apostrophes, possessive dropped
+		{"STRASSE straße", "strasse strasse"},  // case folding
+		{"bad\xffutf8", "bad utf8"},
+		{"🍆💦", ""},
+	}
+	for _, c := range cases {
+		got := strings.Join(expandContractions(tokenize(cleanText(c.in, 0))), " ")
+		if got != c.want {
+			t.Errorf("%q → %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+func TestAnalyzeKeepsNegationAndQuestionWords(t *testing.T) {
+	m := testMatcher(t)
+	a := m.an.analyze("is it normal to not want sex", true, nil)
+	if !slices.Contains(a.terms, "not") || !slices.Contains(a.terms, "!want") {
+		t.Errorf("negation lost: %v", a.terms)
+	}
+	a = m.an.analyze("why and how", true, nil)
+	if !slices.Contains(a.terms, "whi") || !slices.Contains(a.terms, "how") {
+		t.Errorf("question words dropped: %v", a.terms)
+	}
+	a = m.an.analyze("the of and a to", true, nil)
+	if len(a.terms) != 0 {
+		t.Errorf("stop words kept: %v", a.terms)
+	}
+}
+
+func TestLexiconRewrites(t *testing.T) {
+	m := testMatcher(t)
+	for q, want := range map[string]string{
+		"boners":               "erect",
+		"my Hard-On":           "erect",
+		"jerking off":          "masturb",
+		"I come too fast":      "ejacul",
+		"cant stay hard":       "erect",
+		"cumming":              "orgasm",
+		"climaxed":             "orgasm",
+		"i come way too fast?": "fast", // not the phrase: its words still count
+	} {
+		a := m.an.analyze(q, true, nil)
+		if !slices.Contains(a.terms, want) {
+			t.Errorf("%q → %v, want %q among them", q, a.terms, want)
+		}
+	}
+	// A phrase is one domain word.
+	if a := m.an.analyze("boner", true, nil); a.domain != 1 {
+		t.Errorf("domain = %d, want 1", a.domain)
+	}
+}
+
+func TestTypoCorrection(t *testing.T) {
+	m := testMatcher(t)
+	for q, want := range map[string]string{
+		"erektion":     "erect",   // one substitution
+		"masturbaiton": "masturb", // transposition (long word: ≤ 2 edits)
+		"premture":     "prematur",
+		"relatoinship": "relationship",
+		"libidoo":      "libido",
+	} {
+		a := m.an.analyze(q, true, nil)
+		if !slices.Contains(a.terms, want) {
+			t.Errorf("%q → %v, want %q", q, a.terms, want)
+		}
+	}
+	// Short words are not corrected: "sax" must not become "sex".
+	if a := m.an.analyze("sax", true, nil); a.corrected != 0 {
+		t.Errorf("corrected a 3-letter word: %v", a.terms)
+	}
+	if d := editDistance("abcdef", "abdcef", 2); d != 1 {
+		t.Errorf("transposition distance %d, want 1", d)
+	}
+	if d := editDistance("kitten", "sitting", 2); d != 3 {
+		t.Errorf("kitten/sitting %d, want 3 (maxd+1)", d)
+	}
+}
+
+func TestMatchRanksAndDecides(t *testing.T) {
+	m := testMatcher(t)
+	for q, want := range map[string]string{
+		"I can't get a boner with my partner": "erectile-dysfunction",
+		"how do i stop cumming so quickly":    "premature-ejaculation",
+		"is wanking every day bad":            "masturbation",
+		"i don't want sex anymore":            "low-desire",
+	} {
+		r := m.Match(q)
+		if len(r.Candidates) == 0 || r.Candidates[0].ID != want {
+			t.Errorf("%q: got %+v, want %s first", q, r.Candidates, want)
+		}
+		for _, c := range r.Candidates {
+			if c.Score < 0 || c.Score > 1 {
+				t.Errorf("%q: score %v outside [0,1]", q, c.Score)
+			}
+		}
+		if r.Confidence != r.Candidates[0].Score {
+			t.Errorf("confidence %v != top score %v", r.Confidence, r.Candidates[0].Score)
+		}
+	}
+	for _, q := range []string{"what's the weather in Paris tomorrow", "asdkjh qwpeoiru zxmcnv", "", "   ", "🍆"} {
+		if r := m.Match(q); r.Decision != OutOfScope {
+			t.Errorf("%q: decision %s, want out_of_scope (%+v)", q, r.Decision, r)
+		}
+	}
+	if r := m.Match("write me a story about sex"); r.Decision != OutOfScope {
+		t.Errorf("request for content: decision %s, want out_of_scope", r.Decision)
+	}
+}
+
+func TestThresholdsDecide(t *testing.T) {
+	cat, err := faq.Load(testFS(), "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lex, _ := LoadLexicon(testFS(), "lexicon.yaml")
+	always, _ := New(cat, lex, Options{Thresholds: Thresholds{Answer: 1e-9, Suggest: 0}}) // the zero value means "defaults"
+	never, _ := New(cat, lex, Options{Thresholds: Thresholds{Answer: 1, Suggest: 1}})
+	def, _ := New(cat, lex, Options{Thresholds: Thresholds{Answer: 0.5}})
+	if got := def.Thresholds(); got.Answer != 0.5 || got.Suggest != min(DefaultThresholds().Suggest, 0.5) {
+		t.Errorf("partial thresholds: %+v", got)
+	}
+	q := "cant get hard with my partner"
+	if d := always.Match(q).Decision; d != Answer {
+		t.Errorf("answer threshold 0: %s", d)
+	}
+	if d := never.Match(q).Decision; d != Queue {
+		t.Errorf("thresholds 1: %s, want queue", d)
+	}
+	if _, err := New(cat, lex, Options{Thresholds: Thresholds{Answer: 0.2, Suggest: 0.5}}); err == nil {
+		t.Error("suggest above answer accepted")
+	}
+	if _, err := New(&faq.Catalog{}, lex, Options{}); err == nil {
+		t.Error("empty catalog accepted")
+	}
+}
+
+func TestLoadLexiconErrors(t *testing.T) {
+	cases := map[string]struct {
+		data string
+		want string
+	}{
+		"empty":         {"", "lexicon.yaml:1: empty lexicon"},
+		"bad yaml":      {"version: 1\nterms: [\n  - x", "lexicon.yaml:"},
+		"unknown key":   {"version: 1\nterms:\n  - term: a\n    variants: [b]\n    varients: [c]\n", "lexicon.yaml:5: "},
+		"no variants":   {"version: 1\nterms:\n  - term: a\n", "lexicon.yaml:3: term \"a\" has no variants"},
+		"empty term":    {"version: 1\nterms:\n  - variants: [x]\n", "lexicon.yaml:3: term 1 has no `term:`"},
+		"clash":         {"version: 1\nterms:\n  - term: a\n    variants: [boner]\n  - term: b\n    variants:\n      - boners\n", "lexicon.yaml:7: variant \"boners\" of \"b\" is already a variant of \"a\" (line 4)"},
+		"long phrase":   {"version: 1\nterms:\n  - term: a\n    variants: [one two three four five six seven]\n", "has 7 words"},
+		"no letters":    {"version: 1\nterms:\n  - term: a\n    variants: [\"!!!\"]\n", "has no letters or digits"},
+		"version":       {"version: 2\nterms:\n  - term: a\n    variants: [b]\n", "version 2 is not supported"},
+		"domain phrase": {"version: 1\nterms:\n  - term: a\n    variants: [b]\ndomain: [two words]\n", "lexicon.yaml:5: domain word \"two words\" must be exactly one word"},
+		"not a mapping": {"- a\n- b\n", "must be a mapping"},
+		"invalid utf8":  {"version: 1\xff", "not valid UTF-8"},
+	}
+	for name, c := range cases {
+		_, err := LoadLexicon(fstest.MapFS{"lexicon.yaml": {Data: []byte(c.data)}}, "lexicon.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want it to contain %q", name, err, c.want)
+		}
+	}
+	big := "version: 1\nterms:\n" + strings.Repeat("  - term: a\n    variants: [b]\n", MaxLexiconSize/30+1)
+	if _, err := LoadLexicon(fstest.MapFS{"lexicon.yaml": {Data: []byte(big)}}, "lexicon.yaml"); err == nil || !strings.Contains(err.Error(), "at most") {
+		t.Errorf("oversized lexicon: %v", err)
+	}
+	if _, err := LoadLexicon(fstest.MapFS{}, "lexicon.yaml"); err == nil {
+		t.Error("missing file accepted")
+	}
+}
+
+func TestRealLexiconLoads(t *testing.T) {
+	cat, lex := loadReal(t)
+	if len(lex.Terms) < 100 {
+		t.Errorf("only %d lexicon terms", len(lex.Terms))
+	}
+	if _, err := New(cat, lex, Options{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The example from the core issue: "cant stay hard" gets the ED answer.
+func TestRealFAQSmoke(t *testing.T) {
+	cat, lex := loadReal(t)
+	if cat.Entry("erectile-dysfunction") == nil {
+		t.Skip("erectile-dysfunction entry not written yet")
+	}
+	m, err := New(cat, lex, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := m.Match("cant stay hard")
+	if r.Decision != Answer || r.Candidates[0].ID != "erectile-dysfunction" {
+		t.Errorf("cant stay hard: %+v", r)
+	}
+	for _, q := range []string{"what's the weather tomorrow", "help me with my python code", "who won the football last night"} {
+		if r := m.Match(q); r.Decision != OutOfScope {
+			t.Errorf("%q: %s (%+v)", q, r.Decision, r.Features)
+		}
+	}
+}
+
+func TestConcurrentMatch(t *testing.T) {
+	m := testMatcher(t)
+	want := m.Match("cant get hard")
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 200; i++ {
+				got := m.Match("cant get hard")
+				if got.Decision != want.Decision || !slices.Equal(got.Candidates, want.Candidates) {
+					t.Errorf("concurrent result differs: %+v vs %+v", got, want)
+					return
+				}
+				m.Match(fmt.Sprintf("query %d about sex and masturbation", i))
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// Concurrent queries during repeated swaps and reloads: every query must
+// get a complete answer from one matcher or the other, never a torn or
+// failed one.
+func TestLiveSwapUnderLoad(t *testing.T) {
+	fsA := testFS()
+	fsB := testFS()
+	fsB["en/extra-topic.yaml"] = &fstest.MapFile{Data: []byte(entryYAML("extra-topic",
+		"Can I get an erection after prostate surgery?", "erection after surgery"))}
+	live, err := NewLive(fsA, "en", "lexicon.yaml", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mA, mB := live.Matcher(), func() *Matcher {
+		m, err := Load(fsB, "en", "lexicon.yaml", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}()
+	var stop atomic.Bool
+	var queries atomic.Int64
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				r := live.Match("cant get hard with my partner")
+				queries.Add(1)
+				if len(r.Candidates) == 0 || r.Candidates[0].ID != "erectile-dysfunction" || r.Decision == "" {
+					t.Errorf("torn or failed query: %+v", r)
+					return
+				}
+			}
+		}()
+	}
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for i := 0; time.Now().Before(deadline); i++ {
+		switch i % 3 {
+		case 0:
+			if _, err := live.Swap(mB); err != nil {
+				t.Fatal(err)
+			}
+		case 1:
+			if _, err := live.Swap(mA); err != nil {
+				t.Fatal(err)
+			}
+		case 2:
+			if err := live.Reload(fsB); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	stop.Store(true)
+	wg.Wait()
+	if queries.Load() == 0 {
+		t.Fatal("no queries ran")
+	}
+	// A broken FAQ or lexicon is refused and the current matcher stays.
+	before := live.Matcher()
+	broken := testFS()
+	broken["lexicon.yaml"] = &fstest.MapFile{Data: []byte("version: 1\nterms: nope\n")}
+	if err := live.Reload(broken); err == nil {
+		t.Error("broken lexicon accepted")
+	}
+	broken = testFS()
+	broken["en/bad.yaml"] = &fstest.MapFile{Data: []byte("id: bad\n")}
+	if err := live.Reload(broken); err == nil {
+		t.Error("broken entry accepted")
+	}
+	if live.Matcher() != before {
+		t.Error("a failed reload replaced the matcher")
+	}
+	if _, err := live.Swap(nil); !errors.Is(err, err) || err == nil {
+		t.Error("Swap(nil) accepted")
+	}
+}

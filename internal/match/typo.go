@@ -1,0 +1,233 @@
+package match
+
+import (
+	"sort"
+	"unicode/utf8"
+)
+
+// speller corrects words the index has never seen to a known word: trigram
+// candidates, then an edit distance check (≤ 1 edit, ≤ 2 for words of 8
+// runes or more). Transpositions count as one edit ("teh"), which is how
+// people mistype on phones. Words of fewer than 4 runes are left alone: at
+// that length one edit reaches too many unrelated words.
+//
+// Glued words ("sextherapy") are left to the character n-gram cosine:
+// splitting them into two known words also splits real compounds
+// ("football" → "foot ball"), which invents domain words.
+type speller struct {
+	known map[string]bool    // every word the matcher knows, stop words included
+	cands []string           // correction targets: known content words
+	freq  []int32            // how often each target occurs in the catalog
+	tri   map[uint64][]int32 // trigram hash → targets containing it
+}
+
+// spellScratch counts shared trigrams per target; pooled with the query's
+// scratch so that a correction allocates nothing per candidate.
+type spellScratch struct {
+	counts  []uint16
+	touched []int32
+}
+
+const (
+	minCorrectRunes = 4
+	longWordRunes   = 8
+)
+
+func newSpeller(freq map[string]int32) *speller {
+	s := &speller{known: map[string]bool{}, tri: map[uint64][]int32{}}
+	for w := range stopWords {
+		s.known[w] = true
+	}
+	for w := range negations {
+		s.known[w] = true
+	}
+	for w := range contractions {
+		s.known[w] = true
+	}
+	words := make([]string, 0, len(freq))
+	for w := range freq {
+		s.known[w] = true
+		words = append(words, w)
+	}
+	sort.Strings(words) // deterministic ids, so ties break the same way every build
+	for _, w := range words {
+		if isStop(w) || utf8.RuneCountInString(w) < 3 {
+			continue
+		}
+		id := int32(len(s.cands))
+		s.cands = append(s.cands, w)
+		s.freq = append(s.freq, freq[w])
+		forTrigrams(w, func(g string) {
+			h := hashString(g)
+			l := s.tri[h]
+			if len(l) == 0 || l[len(l)-1] != id {
+				s.tri[h] = append(l, id)
+			}
+		})
+	}
+	return s
+}
+
+// forTrigrams calls f with each trigram of "^w$" (as substrings of one
+// padded string, so no allocation per trigram).
+func forTrigrams(w string, f func(string)) {
+	p := "^" + w + "$"
+	for i := 0; i < len(p); {
+		_, n1 := utf8.DecodeRuneInString(p[i:])
+		j := i + n1
+		if j >= len(p) {
+			break
+		}
+		_, n2 := utf8.DecodeRuneInString(p[j:])
+		k := j + n2
+		if k >= len(p) {
+			break
+		}
+		_, n3 := utf8.DecodeRuneInString(p[k:])
+		f(p[i : k+n3])
+		i = j
+	}
+}
+
+func hasDigit(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] >= '0' && w[i] <= '9' {
+			return true
+		}
+	}
+	return false
+}
+
+// correct returns words with unknown ones corrected, and how many it changed.
+func (s *speller) correct(words []string, sc *spellScratch) ([]string, int) {
+	var out []string
+	changed := 0
+	for i, w := range words {
+		if s.known[w] || hasDigit(w) {
+			if out != nil {
+				out = append(out, w)
+			}
+			continue
+		}
+		rep := s.fix(w, sc)
+		if rep == nil {
+			if out != nil {
+				out = append(out, w)
+			}
+			continue
+		}
+		if out == nil {
+			out = append(make([]string, 0, len(words)+1), words[:i]...)
+		}
+		out = append(out, rep...)
+		changed++
+	}
+	if out == nil {
+		return words, 0
+	}
+	return out, changed
+}
+
+func (s *speller) fix(w string, sc *spellScratch) []string {
+	n := utf8.RuneCountInString(w)
+	if n < minCorrectRunes {
+		return nil
+	}
+	maxd := 1
+	if n >= longWordRunes {
+		maxd = 2
+	}
+	// Count shared trigrams; a candidate within maxd edits shares at
+	// least (trigrams − 3·maxd) of them, which prunes most of the vocabulary
+	// before any edit distance is computed.
+	if sc == nil {
+		sc = &spellScratch{}
+	}
+	if len(sc.counts) < len(s.cands) {
+		sc.counts = make([]uint16, len(s.cands))
+	}
+	defer func() {
+		for _, id := range sc.touched {
+			sc.counts[id] = 0
+		}
+		sc.touched = sc.touched[:0]
+	}()
+	var grams int
+	forTrigrams(w, func(g string) {
+		grams++
+		for _, id := range s.tri[hashString(g)] {
+			if sc.counts[id] == 0 {
+				sc.touched = append(sc.touched, id)
+			}
+			sc.counts[id]++
+		}
+	})
+	need := grams - 3*maxd
+	if need < 1 {
+		need = 1
+	}
+	best, bestD, bestF := -1, maxd+1, int32(-1)
+	var ids []int32
+	for _, id := range sc.touched {
+		if int(sc.counts[id]) >= need {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, id := range ids {
+		c := s.cands[id]
+		cn := utf8.RuneCountInString(c)
+		if cn-n > maxd || n-cn > maxd {
+			continue
+		}
+		d := editDistance(w, c, maxd)
+		if d > maxd {
+			continue
+		}
+		if d < bestD || d == bestD && s.freq[id] > bestF {
+			best, bestD, bestF = int(id), d, s.freq[id]
+		}
+	}
+	if best >= 0 {
+		return []string{s.cands[best]}
+	}
+	return nil
+}
+
+// editDistance is the optimal-string-alignment distance (Levenshtein plus
+// adjacent transpositions) over runes, giving up early once it must exceed
+// maxd (it then returns maxd+1).
+func editDistance(a, b string, maxd int) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > maxWordBytes || len(rb) > maxWordBytes {
+		return maxd + 1
+	}
+	n, m := len(ra), len(rb)
+	prev2 := make([]int, m+1)
+	prev := make([]int, m+1)
+	cur := make([]int, m+1)
+	for j := 0; j <= m; j++ {
+		prev[j] = j
+	}
+	for i := 1; i <= n; i++ {
+		cur[0] = i
+		rowMin := cur[0]
+		for j := 1; j <= m; j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				v = min(v, prev2[j-2]+1)
+			}
+			cur[j] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > maxd {
+			return maxd + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return min(prev[m], maxd+1)
+}
