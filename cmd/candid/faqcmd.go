@@ -158,7 +158,7 @@ func faqEval(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}, evaluate.Options{})
 	fmt.Fprintf(stdout, "candid on %s (%d cases, %d entries from %s)\n", *cases, len(cs), len(set.Catalog.Entries), set.Source)
 	if *quiet {
-		fmt.Fprintln(stdout, rep.String())
+		fmt.Fprint(stdout, rep.Summary())
 	} else {
 		rep.WriteTo(stdout)
 	}
@@ -178,7 +178,7 @@ func faqEval(args []string, stdout, stderr io.Writer, getenv func(string) string
 				}
 				return fn(q)
 			}, evaluate.Options{})
-			fmt.Fprintf(stdout, "\nbaseline: bleve BM25 (same documents, same safety step, always answers its top hit)\n%s\n", brep.String())
+			fmt.Fprintf(stdout, "\nbaseline: bleve BM25 (same documents, same safety step, always answers its top hit)\n%s", brep.Summary())
 		}
 	}
 	if *noFloor {

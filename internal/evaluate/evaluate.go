@@ -300,6 +300,12 @@ func (r Report) String() string {
 	return b.String()
 }
 
+// Summary is the metrics alone, without the misses.
+func (r Report) Summary() string {
+	r.Misses = nil
+	return r.String()
+}
+
 // Floors are the minimum quality a run must reach. Min fields fail when the
 // metric is below them, Max fields when it is above; NoFloors() disables
 // every check, DefaultFloors() is the matcher issue's floor.
