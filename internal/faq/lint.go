@@ -589,7 +589,9 @@ func (e *Entry) Show(v Vars) string {
 		}
 	}
 	buttons := []string{showLabelHelpful, showLabelNotHelpful, showLabelAskTherapist}
-	if e.Escalate == EscalateBooking && v.BookingURL != "" {
+	// The same rule as the engine: every answer offers booking when the
+	// clinic has a booking page (a "doctor" entry may still need a therapist).
+	if v.BookingURL != "" {
 		buttons = append(buttons, showLabelBook)
 	}
 	b.WriteString("\n[ " + strings.Join(buttons, " ]  [ ") + " ]\n")

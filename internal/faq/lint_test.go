@@ -859,11 +859,11 @@ func TestShow(t *testing.T) {
 			notWant: []string{"Book a session"},
 		},
 		{
-			name:    "doctor entries offer no booking",
+			name:    "doctor entries offer booking too, as the engine does",
 			fixture: func(f *fixture) { f.answer = answer; f.escalate = "doctor"; f.review = reviewed },
 			vars:    clinic,
-			want:    []string{"escalate:    doctor", "review:      reviewed by Dr Ada Lee on 2026-10-01, next review due 2027-10-01"},
-			notWant: []string{"Book a session", "DRAFT"},
+			want:    []string{"escalate:    doctor", "review:      reviewed by Dr Ada Lee on 2026-10-01, next review due 2027-10-01", "[ Book a session ]"},
+			notWant: []string{"DRAFT"},
 		},
 		{
 			name:    "long lines wrap",
