@@ -58,6 +58,58 @@ func rules() []rule {
 	return rs
 }
 
+// violations lists the rules that file rel breaks by importing path.
+func violations(rel, path string) []string {
+	var out []string
+	local := strings.TrimPrefix(path, module)
+	for _, r := range rules() {
+		if !strings.HasPrefix(rel, r.dir) {
+			continue
+		}
+		for _, fb := range r.forbidden {
+			if strings.HasPrefix(local, fb) && !strings.HasPrefix(rel, fb) {
+				out = append(out, rel+" imports "+path+": "+r.why)
+			}
+		}
+	}
+	return out
+}
+
+// TestRulesCatchViolations shows the check can fail: each import below breaks
+// a rule and must be reported; the allowed ones must not be.
+func TestRulesCatchViolations(t *testing.T) {
+	bad := []struct{ file, imp string }{
+		{"internal/conversation/engine.go", module + "internal/web"},
+		{"internal/conversation/engine.go", module + "internal/store/boltstore"},
+		{"internal/conversation/engine.go", "github.com/slack-go/slack"},
+		{"internal/moderation/service.go", "github.com/redis/go-redis/v9"},
+		{"internal/match/match.go", "github.com/blevesearch/bleve/v2"},
+		{"internal/web/web.go", module + "internal/store/redisstore"},
+		{"internal/web/web.go", "go.etcd.io/bbolt"},
+		{"internal/telegram/bot.go", "github.com/slack-go/slack"},
+		{"internal/slack/app.go", "github.com/go-telegram-bot-api/telegram-bot-api/v5"},
+		{"internal/store/boltstore/x.go", module + "internal/moderation"},
+		{"internal/faq/faq.go", module + "cmd/candid"},
+	}
+	for _, b := range bad {
+		if len(violations(b.file, b.imp)) == 0 {
+			t.Errorf("%s importing %s was not reported", b.file, b.imp)
+		}
+	}
+	good := []struct{ file, imp string }{
+		{"internal/conversation/engine.go", module + "internal/match"},
+		{"internal/web/web.go", module + "internal/conversation"},
+		{"internal/slack/app.go", "github.com/slack-go/slack"},
+		{"internal/store/boltstore/x.go", "go.etcd.io/bbolt"},
+		{"cmd/candid/serve.go", module + "internal/store/boltstore"},
+	}
+	for _, g := range good {
+		if v := violations(g.file, g.imp); len(v) > 0 {
+			t.Errorf("allowed import reported: %v", v)
+		}
+	}
+}
+
 func TestImportDirections(t *testing.T) {
 	root := "../.."
 	var checked int
@@ -96,16 +148,8 @@ func TestImportDirections(t *testing.T) {
 		checked++
 		for _, imp := range f.Imports {
 			p, _ := strconv.Unquote(imp.Path.Value)
-			local := strings.TrimPrefix(p, module)
-			for _, r := range rules() {
-				if !strings.HasPrefix(rel, r.dir) {
-					continue
-				}
-				for _, fb := range r.forbidden {
-					if strings.HasPrefix(local, fb) && !strings.HasPrefix(rel, fb) {
-						t.Errorf("%s imports %s: %s", rel, p, r.why)
-					}
-				}
+			for _, v := range violations(rel, p) {
+				t.Error(v)
 			}
 		}
 		return nil
