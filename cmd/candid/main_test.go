@@ -12,9 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/candid-app/candid/internal/logtest"
 	"github.com/candid-app/candid/internal/match"
 	"github.com/candid-app/candid/internal/store/redisstore/redistest"
 	"github.com/candid-app/candid/internal/telegram/telegramtest"
@@ -142,29 +142,11 @@ func TestMatchJSONOnEvalSets(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink that tests can read while the service writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestLogsHoldNoIdentifiers runs a conversation through the wired service
 // with debug logging and checks that the logs never hold the message text,
 // the contact details typed, or the session cookie.
 func TestLogsHoldNoIdentifiers(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, srv := newAppWithLog(t, nil, log)
 	jar, _ := cookiejar.New(nil)
@@ -232,7 +214,7 @@ func TestServeOnRedis(t *testing.T) {
 // the logs nor the store hold the Telegram user's identifiers.
 func TestServeWithTelegram(t *testing.T) {
 	fake := telegramtest.NewServer(t)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, _ := newAppWithLog(t, map[string]string{"CANDID_TELEGRAM_TOKEN": telegramtest.Token, "CANDID_TELEGRAM_API_ENDPOINT": fake.Endpoint()}, log)
 	raw, err := os.ReadFile("../../internal/telegram/testdata/updates/private_text.json")

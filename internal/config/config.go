@@ -69,7 +69,8 @@ type field struct {
 	def  string
 	help string
 	set  func(c *Config, v string) error
-	// secret values are never printed.
+	// secret keys are marked in the reference: keep them in the
+	// environment or a file only the service can read, never in git.
 	secret bool
 	// env overrides the derived environment variable name.
 	env string
@@ -352,7 +353,11 @@ func Reference(w io.Writer) {
 		if def == "" {
 			def = "(empty)"
 		}
-		fmt.Fprintf(w, "| `%s` | `%s` | `--%s` | `%s` | %s |\n", f.key, f.envName(), f.flagName(), def, f.help)
+		help := f.help
+		if f.secret {
+			help += " **Secret:** set it in the environment, not in a file kept in git."
+		}
+		fmt.Fprintf(w, "| `%s` | `%s` | `--%s` | `%s` | %s |\n", f.key, f.envName(), f.flagName(), def, help)
 	}
 }
 

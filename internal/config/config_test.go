@@ -82,4 +82,9 @@ func TestReferenceListsEveryKey(t *testing.T) {
 			t.Errorf("reference misses %s", k)
 		}
 	}
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, "`telegram.token`") && !strings.Contains(line, "**Secret:**") {
+			t.Errorf("the token is not marked secret: %s", line)
+		}
+	}
 }

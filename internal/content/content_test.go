@@ -66,8 +66,10 @@ func TestReloadSwapsOnlyValidContent(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(dir, CrisisFile), good, 0o644)
 
-	// A valid change is swapped in, while queries run concurrently.
-	os.Remove(filepath.Join(dir, "en", "asexuality.yaml"))
+	// Valid changes are swapped in again and again while queries run: every
+	// query gets a whole answer from one version or the other, never a torn
+	// or failed one.
+	asexuality, _ := os.ReadFile(filepath.Join(dir, "en", "asexuality.yaml"))
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for i := 0; i < 4; i++ {
@@ -87,8 +89,15 @@ func TestReloadSwapsOnlyValidContent(t *testing.T) {
 			}
 		}()
 	}
-	if err := live.Reload(); err != nil {
-		t.Fatal(err)
+	for i := 0; i < 5; i++ { // odd count: the last reload removes the entry
+		if i%2 == 0 {
+			os.Remove(filepath.Join(dir, "en", "asexuality.yaml"))
+		} else {
+			os.WriteFile(filepath.Join(dir, "en", "asexuality.yaml"), asexuality, 0o644)
+		}
+		if err := live.Reload(); err != nil {
+			t.Fatal(err)
+		}
 	}
 	close(stop)
 	wg.Wait()

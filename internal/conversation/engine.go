@@ -511,7 +511,7 @@ func (e *Engine) remember(ctx context.Context, in Inbound, replies []Reply) {
 	if in.Platform != "web" || len(replies) == 0 {
 		return
 	}
-	if replies[0].Kind == KindInfo && strings.HasPrefix(replies[0].Text, "Done. Everything held for you") {
+	if isForget(in) {
 		return // after /forget, keep nothing, not even the confirmation
 	}
 	now := e.opts.Now()
@@ -535,6 +535,15 @@ func (e *Engine) remember(ctx context.Context, in Inbound, replies []Reply) {
 		put(store.Message{ID: newMessageID(now, i+1), Handle: in.Handle, From: "candid", Kind: string(r.Kind), Text: r.Text,
 			FAQID: r.FAQID, Buttons: r.Buttons, At: now.Add(time.Duration(i+1) * time.Microsecond), ExpiresAt: exp})
 	}
+}
+
+// isForget reports whether in asks to delete everything (button or command).
+func isForget(in Inbound) bool {
+	if in.Action != "" {
+		return in.Action == ActionForget
+	}
+	cmd, ok := command(strings.TrimSpace(in.Text))
+	return ok && cmd == "forget"
 }
 
 func newMessageID(now time.Time, seq int) string {

@@ -1,15 +1,12 @@
 package match
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/fstest"
-	"time"
 
 	"github.com/candid-app/candid/internal/faq"
 )
@@ -292,80 +289,3 @@ func TestConcurrentMatch(t *testing.T) {
 	wg.Wait()
 }
 
-// Concurrent queries during repeated swaps and reloads: every query must
-// get a complete answer from one matcher or the other, never a torn or
-// failed one.
-func TestLiveSwapUnderLoad(t *testing.T) {
-	fsA := testFS()
-	fsB := testFS()
-	fsB["en/extra-topic.yaml"] = &fstest.MapFile{Data: []byte(entryYAML("extra-topic",
-		"Can I get an erection after prostate surgery?", "erection after surgery"))}
-	live, err := NewLive(fsA, "en", "lexicon.yaml", Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mA, mB := live.Matcher(), func() *Matcher {
-		m, err := Load(fsB, "en", "lexicon.yaml", Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}()
-	var stop atomic.Bool
-	var queries atomic.Int64
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for !stop.Load() {
-				r := live.Match("cant get hard with my partner")
-				queries.Add(1)
-				if len(r.Candidates) == 0 || r.Candidates[0].ID != "erectile-dysfunction" || r.Decision == "" {
-					t.Errorf("torn or failed query: %+v", r)
-					return
-				}
-			}
-		}()
-	}
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for i := 0; time.Now().Before(deadline); i++ {
-		switch i % 3 {
-		case 0:
-			if _, err := live.Swap(mB); err != nil {
-				t.Fatal(err)
-			}
-		case 1:
-			if _, err := live.Swap(mA); err != nil {
-				t.Fatal(err)
-			}
-		case 2:
-			if err := live.Reload(fsB); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	stop.Store(true)
-	wg.Wait()
-	if queries.Load() == 0 {
-		t.Fatal("no queries ran")
-	}
-	// A broken FAQ or lexicon is refused and the current matcher stays.
-	before := live.Matcher()
-	broken := testFS()
-	broken["lexicon.yaml"] = &fstest.MapFile{Data: []byte("version: 1\nterms: nope\n")}
-	if err := live.Reload(broken); err == nil {
-		t.Error("broken lexicon accepted")
-	}
-	broken = testFS()
-	broken["en/bad.yaml"] = &fstest.MapFile{Data: []byte("id: bad\n")}
-	if err := live.Reload(broken); err == nil {
-		t.Error("broken entry accepted")
-	}
-	if live.Matcher() != before {
-		t.Error("a failed reload replaced the matcher")
-	}
-	if _, err := live.Swap(nil); !errors.Is(err, err) || err == nil {
-		t.Error("Swap(nil) accepted")
-	}
-}

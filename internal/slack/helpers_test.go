@@ -22,6 +22,7 @@ import (
 
 	"github.com/candid-app/candid/internal/conversation"
 	"github.com/candid-app/candid/internal/identity"
+	"github.com/candid-app/candid/internal/logtest"
 	"github.com/candid-app/candid/internal/moderation"
 	"github.com/candid-app/candid/internal/store"
 	"github.com/candid-app/candid/internal/store/boltstore"
@@ -334,24 +335,6 @@ func (e *fakeEngine) Inbounds() []conversation.Inbound {
 	return append([]conversation.Inbound(nil), e.got...)
 }
 
-// logBuffer collects log output so tests can check what was never logged.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // harness is an App in HTTP mode over a fake Slack, the real moderation
 // service and a bbolt store in a temporary folder.
 type harness struct {
@@ -364,7 +347,7 @@ type harness struct {
 	keys   *identity.Keys
 	engine *fakeEngine
 	mux    *http.ServeMux
-	logs   *logBuffer
+	logs   *logtest.Buffer
 	sleeps []time.Duration
 	sleepM sync.Mutex
 }
@@ -388,7 +371,7 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	if o.slack != nil {
 		custom = append(custom, o.slack)
 	}
-	h := &harness{t: t, slack: newFakeSlack(t, custom...), keys: identity.RandomKeys(), logs: &logBuffer{}}
+	h := &harness{t: t, slack: newFakeSlack(t, custom...), keys: identity.RandomKeys(), logs: &logtest.Buffer{}}
 	h.dbPath = filepath.Join(t.TempDir(), "candid.db")
 	st, err := boltstore.Open(h.dbPath, boltstore.Options{Timeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/candid-app/candid/internal/conversation"
 	"github.com/candid-app/candid/internal/identity"
+	"github.com/candid-app/candid/internal/logtest"
 	"github.com/candid-app/candid/internal/moderation"
 	"github.com/candid-app/candid/internal/store"
 	"github.com/candid-app/candid/internal/telegram/telegramtest"
@@ -613,7 +614,7 @@ func TestTokenNeverInErrorsOrLogs(t *testing.T) {
 	tg := telegramtest.NewServer(t)
 	endpoint := tg.Endpoint()
 	tg.Close() // unreachable
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	b, err := New(Options{Token: tg.Token, APIEndpoint: endpoint, HTTPClient: &http.Client{Timeout: time.Minute},
 		Engine: &fakeEngine{}, Keys: identity.RandomKeys(), Store: newMemStore(), Logger: slogTo(logs)})
 	if err != nil {
@@ -739,7 +740,7 @@ func TestDeliverLongAnswerResumesAfterFailure(t *testing.T) {
 	}
 }
 
-func slogTo(w *syncBuffer) *slog.Logger {
+func slogTo(w *logtest.Buffer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 

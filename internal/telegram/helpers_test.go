@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/candid-app/candid/internal/conversation"
 	"github.com/candid-app/candid/internal/identity"
+	"github.com/candid-app/candid/internal/logtest"
 	"github.com/candid-app/candid/internal/store"
 	"github.com/candid-app/candid/internal/telegram/telegramtest"
 )
@@ -203,24 +203,6 @@ func (c *fakeClock) sleeps() []time.Duration {
 	return append([]time.Duration(nil), c.slept...)
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a Bot wired to a fake Bot API, a fake engine and a memory
 // store, with a fake clock and captured debug logs.
 type harness struct {
@@ -231,7 +213,7 @@ type harness struct {
 	store  *memStore
 	keys   *identity.Keys
 	clock  *fakeClock
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -239,7 +221,7 @@ type harness struct {
 func newHarness(t *testing.T, mutate func(*Options)) *harness {
 	t.Helper()
 	h := &harness{t: t, tg: telegramtest.NewServer(t), eng: &fakeEngine{}, store: newMemStore(),
-		keys: identity.RandomKeys(), clock: newFakeClock(), logs: &syncBuffer{}}
+		keys: identity.RandomKeys(), clock: newFakeClock(), logs: &logtest.Buffer{}}
 	opts := Options{
 		Token:       h.tg.Token,
 		APIEndpoint: h.tg.Endpoint(),
