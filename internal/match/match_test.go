@@ -288,4 +288,3 @@ func TestConcurrentMatch(t *testing.T) {
 	}
 	wg.Wait()
 }
-
