@@ -287,7 +287,7 @@ func (a *analyzer) analyzeWith(text string, query bool, known func(string) bool,
 	if query && len(words) > MaxQueryTokens {
 		words = words[:MaxQueryTokens]
 	}
-	words = expandContractions(words)
+	words = markAges(expandContractions(words))
 	if a.building && a.words != nil {
 		for _, w := range words {
 			a.words[w]++

@@ -103,7 +103,7 @@ func (s *speller) correct(words []string, sc *spellScratch) ([]string, int) {
 	var out []string
 	changed := 0
 	for i, w := range words {
-		if s.known[w] || hasDigit(w) {
+		if s.known[w] || hasDigit(w) || isEnglishWord(w) {
 			if out != nil {
 				out = append(out, w)
 			}
