@@ -2,7 +2,6 @@ package match
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"fmt"
@@ -47,8 +46,8 @@ type Result struct {
 	// thresholds apply to it.
 	Confidence float64 `json:"confidence"`
 	// Features are the calibration inputs for the top candidate plus a few
-	// counts, for debugging and for `candid match --json`. They never
-	// contain query text.
+	// counts, for debugging; only Explain fills them. They never contain
+	// query text.
 	Features map[string]float64 `json:"features,omitempty"`
 }
 
@@ -237,6 +236,7 @@ type scratch struct {
 	gen    uint32
 
 	spell spellScratch
+	heap  entryHeap // the short list under selection
 }
 
 func newScratch(ix *index) *scratch {
@@ -288,8 +288,13 @@ type scored struct {
 // ranking is everything Match computes before calibration.
 type ranking struct {
 	a        analysis
-	embedded bool     // the embedding signal was used
-	cands    []scored // by fused score, best first
+	embedded bool // the embedding signal was used
+	// anchor is 1 when the query has a word that many entries share (the
+	// "sex", "partner", "therapist" of this domain): a question made only of
+	// words that single entries use ("premature baby care tips") is usually
+	// about something else that happens to share a topic word.
+	anchor float64
+	cands  []scored // by fused score, best first
 }
 
 // rank scores the query against the index with weights w. It is the whole
@@ -328,6 +333,15 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 	}
 	if mass == 0 {
 		return r
+	}
+	anchorDF := uint32(max(3, len(ix.ids)/5))
+	for _, q := range qts {
+		if q.id >= 0 && !q.isNeg {
+			if ti := &ix.term[q.id]; ti.q1-ti.q0 >= anchorDF {
+				r.anchor = 1
+				break
+			}
+		}
 	}
 
 	k1, b := float32(w.K1), float32(w.B)
@@ -421,15 +435,10 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 	if prune {
 		pool *= 2 // slack for the common terms' entry-level scores, added next
 	}
-	h := &entryHeap{}
+	h := &s.heap
+	*h = (*h)[:0]
 	for _, e := range s.etouched {
-		p := pre(e)
-		if h.Len() < pool {
-			heap.Push(h, entryPre{e, p})
-		} else if p > (*h)[0].pre || p == (*h)[0].pre && e < (*h)[0].e {
-			(*h)[0] = entryPre{e, p}
-			heap.Fix(h, 0)
-		}
+		h.offer(entryPre{e, pre(e)}, pool)
 	}
 	if prune {
 		// The common terms' pool and meta scores, for the short list only.
@@ -473,7 +482,7 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 		qe = m.emb.query(query) // nil on error or timeout: lexical only
 		r.embedded = qe != nil
 	}
-	r.cands = make([]scored, 0, h.Len())
+	r.cands = make([]scored, 0, len(*h))
 	for _, ep := range *h {
 		e := ep.e
 		c := scored{entry: int(e), meta: float64(s.emeta[e]) * invMM, pool: float64(s.epool[e]) * invPM}
@@ -562,22 +571,54 @@ type entryPre struct {
 }
 
 // entryHeap is a min-heap on pre, so the root is the weakest kept entry.
+// It lives in the query's scratch and is sifted by hand: container/heap
+// boxes every pushed value, an allocation per candidate.
 type entryHeap []entryPre
 
-func (h entryHeap) Len() int { return len(h) }
-func (h entryHeap) Less(i, j int) bool {
-	if h[i].pre != h[j].pre {
-		return h[i].pre < h[j].pre
+// weaker reports whether a ranks below b (ties: the higher entry number
+// is weaker, so selection is deterministic).
+func weaker(a, b entryPre) bool {
+	if a.pre != b.pre {
+		return a.pre < b.pre
 	}
-	return h[i].e > h[j].e
+	return a.e > b.e
 }
-func (h entryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *entryHeap) Push(x any)   { *h = append(*h, x.(entryPre)) }
-func (h *entryHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
+
+// offer keeps x if the heap holds fewer than k entries or x beats the
+// weakest kept one.
+func (h *entryHeap) offer(x entryPre, k int) {
+	q := *h
+	if len(q) < k {
+		q = append(q, x)
+		for i := len(q) - 1; i > 0; { // sift up
+			p := (i - 1) / 2
+			if !weaker(q[i], q[p]) {
+				break
+			}
+			q[i], q[p] = q[p], q[i]
+			i = p
+		}
+		*h = q
+		return
+	}
+	if !weaker(q[0], x) {
+		return
+	}
+	q[0] = x
+	for i := 0; ; { // sift down
+		l, m := 2*i+1, i
+		if l < len(q) && weaker(q[l], q[m]) {
+			m = l
+		}
+		if r := l + 1; r < len(q) && weaker(q[r], q[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[i], q[m] = q[m], q[i]
+		i = m
+	}
 }
 
 // qvector is the query's n-gram TF-IDF vector, held in the scratch, with
@@ -660,40 +701,55 @@ func (qv qvector) cosine(ix *index, d uint32) float64 {
 // safe for concurrent use; its work is bounded by MaxQueryBytes and
 // MaxQueryTokens whatever the input.
 func (m *Matcher) Match(query string) Result {
-	return decide(m.cal, m.th, m.ix.ids, m.rank(query, m.w))
+	return decide(m.cal, m.th, m.ix.ids, m.rank(query, m.w), false)
+}
+
+// Explain is Match with Result.Features filled in, for debugging and
+// tests; Match leaves them out, since building them costs as much as a
+// tenth of a query.
+func (m *Matcher) Explain(query string) Result {
+	return decide(m.cal, m.th, m.ix.ids, m.rank(query, m.w), true)
 }
 
 // decide calibrates the short list of r and applies the thresholds; ids
-// maps entry numbers to IDs.
-func decide(cal *Calibration, th Thresholds, ids []string, r ranking) Result {
-	res := Result{Features: map[string]float64{
-		"content_words": float64(r.a.content),
-		"domain_words":  float64(r.a.domain),
-		"unknown_words": float64(r.a.unknown),
-		"corrected":     float64(r.a.corrected),
-		"off_topic":     b2f(r.a.offTopic),
-		"embedding":     b2f(r.embedded),
-	}}
+// maps entry numbers to IDs. explain fills Result.Features.
+func decide(cal *Calibration, th Thresholds, ids []string, r ranking, explain bool) Result {
+	var res Result
+	if explain {
+		res.Features = map[string]float64{
+			"content_words": float64(r.a.content),
+			"domain_words":  float64(r.a.domain),
+			"unknown_words": float64(r.a.unknown),
+			"corrected":     float64(r.a.corrected),
+			"off_topic":     b2f(r.a.offTopic),
+			"embedding":     b2f(r.embedded),
+		}
+	}
 	n := min(len(r.cands), MaxCandidates)
 	type cc struct {
 		c    Candidate
 		feat []float64
 	}
 	out := make([]cc, 0, n)
+	buf := make([]float64, 0, n*len(featureNames)) // one allocation for all
 	for i := 0; i < n; i++ {
-		f := features(r, i)
+		f := features(r, i, buf[len(buf):len(buf)])
+		buf = buf[:len(buf)+len(f)]
 		out = append(out, cc{Candidate{ID: ids[r.cands[i].entry], Score: cal.predict(f)}, f})
 	}
 	// Re-rank the short list by calibrated probability: it weighs margin
 	// and coverage, which the fused score alone does not.
 	slices.SortStableFunc(out, func(a, b cc) int { return cmp.Compare(b.c.Score, a.c.Score) })
-	for _, o := range out {
-		res.Candidates = append(res.Candidates, o.c)
+	res.Candidates = make([]Candidate, len(out))
+	for i, o := range out {
+		res.Candidates[i] = o.c
 	}
 	if len(out) > 0 {
 		res.Confidence = out[0].c.Score
-		for i, name := range baseFeatures {
-			res.Features[name] = out[0].feat[i]
+		if explain {
+			for i, name := range baseFeatures {
+				res.Features[name] = out[0].feat[i]
+			}
 		}
 	}
 	switch {
@@ -701,10 +757,17 @@ func decide(cal *Calibration, th Thresholds, ids []string, r ranking) Result {
 		// A request for content (erotica, sexting, role-play) is out of
 		// scope whatever it matches: its words are the domain's words.
 		res.Decision = OutOfScope
+	case r.a.domain == 0:
+		// Without a single word of the domain a question is never answered
+		// outright, however well it matches: "how to tie a tie" shares its
+		// one word with a kink paraphrase. A strong match is offered as a
+		// suggestion the asker can take or leave.
+		res.Decision = OutOfScope
+		if len(out) > 0 && res.Confidence >= th.Answer {
+			res.Decision = Suggest
+		}
 	case len(out) > 0 && res.Confidence >= th.Answer:
 		res.Decision = Answer
-	case r.a.domain == 0:
-		res.Decision = OutOfScope
 	case len(out) > 0 && res.Confidence >= th.Suggest:
 		res.Decision = Suggest
 	default:
@@ -714,7 +777,7 @@ func decide(cal *Calibration, th Thresholds, ids []string, r ranking) Result {
 }
 
 // baseFeatures are the calibration model's raw inputs, in order.
-var baseFeatures = []string{"score", "margin", "bm25", "cos", "coverage", "entry_coverage", "missing", "meta", "pool", "qlen", "domain", "domain_any", "unknown", "top"}
+var baseFeatures = []string{"score", "margin", "bm25", "cos", "coverage", "entry_coverage", "missing", "meta", "pool", "qlen", "domain", "domain_any", "unknown", "top", "anchor"}
 
 // interacting are the raw features whose pairwise products the model also
 // sees: a linear model cannot express "a high score means little when the
@@ -732,8 +795,9 @@ var featureNames = func() []string {
 	return names
 }()
 
-// features computes the calibration inputs for candidate i of r.
-func features(r ranking, i int) []float64 {
+// features computes the calibration inputs for candidate i of r, appended
+// to dst (nil is fine).
+func features(r ranking, i int, dst []float64) []float64 {
 	c := r.cands[i]
 	other := 0.0
 	if i == 0 {
@@ -752,7 +816,7 @@ func features(r ranking, i int) []float64 {
 	if i == 0 {
 		top = 1
 	}
-	f := []float64{
+	f := append(dst,
 		c.fused,
 		c.fused - other,
 		c.bm25,
@@ -767,7 +831,8 @@ func features(r ranking, i int) []float64 {
 		domAny,
 		float64(a.unknown) / content,
 		top,
-	}
+		r.anchor,
+	)
 	for i, x := range interacting {
 		for _, y := range interacting[i:] {
 			f = append(f, f[x]*f[y])

@@ -152,29 +152,35 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 		}
 		sc.touched = sc.touched[:0]
 	}()
-	var grams int
+	// A trigram that a large share of the vocabulary contains (in English
+	// "ing", in a made-up catalog a common syllable) costs the most to count
+	// and prunes the least: it is skipped, and the bound below is lowered by
+	// one for each skipped trigram, so no candidate within maxd is lost.
+	common := max(64, len(s.cands)/16)
+	var grams, skipped int
 	forTrigrams(w, func(g string) {
 		grams++
-		for _, id := range s.tri[hashString(g)] {
+		ids := s.tri[hashString(g)]
+		if len(ids) > common {
+			skipped++
+			return
+		}
+		for _, id := range ids {
 			if sc.counts[id] == 0 {
 				sc.touched = append(sc.touched, id)
 			}
 			sc.counts[id]++
 		}
 	})
-	need := grams - 3*maxd
-	if need < 1 {
-		need = 1
-	}
+	need := max(grams-3*maxd-skipped, 1)
+	// The best candidate: fewest edits, then the most frequent, then the
+	// lowest id (ids follow sorted order), so ties break the same way on
+	// every build and in every goroutine.
 	best, bestD, bestF := -1, maxd+1, int32(-1)
-	var ids []int32
 	for _, id := range sc.touched {
-		if int(sc.counts[id]) >= need {
-			ids = append(ids, id)
+		if int(sc.counts[id]) < need {
+			continue
 		}
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
 		c := s.cands[id]
 		cn := utf8.RuneCountInString(c)
 		if cn-n > maxd || n-cn > maxd {
@@ -184,7 +190,7 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 		if d > maxd {
 			continue
 		}
-		if d < bestD || d == bestD && s.freq[id] > bestF {
+		if d < bestD || d == bestD && (s.freq[id] > bestF || s.freq[id] == bestF && int(id) < best) {
 			best, bestD, bestF = int(id), d, s.freq[id]
 		}
 	}
@@ -198,14 +204,25 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 // adjacent transpositions) over runes, giving up early once it must exceed
 // maxd (it then returns maxd+1).
 func editDistance(a, b string, maxd int) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > maxWordBytes || len(rb) > maxWordBytes {
-		return maxd + 1
+	// Runes on the stack: words are at most maxWordBytes, so no query
+	// allocates here (longer inputs are refused, as before).
+	var bufA, bufB [maxWordBytes]rune
+	ra, rb := bufA[:0], bufB[:0]
+	for _, r := range a {
+		if len(ra) == maxWordBytes {
+			return maxd + 1
+		}
+		ra = append(ra, r)
+	}
+	for _, r := range b {
+		if len(rb) == maxWordBytes {
+			return maxd + 1
+		}
+		rb = append(rb, r)
 	}
 	n, m := len(ra), len(rb)
-	prev2 := make([]int, m+1)
-	prev := make([]int, m+1)
-	cur := make([]int, m+1)
+	var rows [3][maxWordBytes + 1]int
+	prev2, prev, cur := rows[0][:m+1], rows[1][:m+1], rows[2][:m+1]
 	for j := 0; j <= m; j++ {
 		prev[j] = j
 	}
