@@ -55,6 +55,11 @@ func Source(dir string) (fs.FS, string, error) {
 
 // Load reads and validates everything in fsys.
 func Load(fsys fs.FS, source string, th match.Thresholds) (*Set, error) {
+	return load(fsys, source, th, nil)
+}
+
+// load is Load reusing what it can of prev, the Set being replaced.
+func load(fsys fs.FS, source string, th match.Thresholds, prev *Set) (*Set, error) {
 	cat, err := faq.Load(fsys, EntriesDir)
 	if err != nil {
 		return nil, fmt.Errorf("FAQ entries in %s: %w", source, err)
@@ -63,7 +68,11 @@ func Load(fsys fs.FS, source string, th match.Thresholds) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lexicon in %s: %w", source, err)
 	}
-	m, err := match.New(cat, lex, match.Options{Thresholds: th})
+	opts := match.Options{Thresholds: th}
+	if prev != nil {
+		opts.Previous = prev.Matcher
+	}
+	m, err := match.New(cat, lex, opts)
 	if err != nil {
 		return nil, fmt.Errorf("matcher over %s: %w", source, err)
 	}
@@ -104,7 +113,7 @@ func NewLive(fsys fs.FS, source string, th match.Thresholds, log *slog.Logger) (
 
 // Reload loads the content again and swaps it in only if all of it is valid.
 func (l *Live) Reload() error {
-	s, err := Load(l.fsys, l.source, l.th)
+	s, err := load(l.fsys, l.source, l.th, l.Current())
 	if err != nil {
 		l.log.Error("content reload failed; still serving the previous version", "source", l.source, "err", err)
 		return err

@@ -225,3 +225,23 @@ func BenchmarkBuild(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRebuild is the hot-reload path: the catalog changed on disk and
+// content.Live builds the new Matcher with the one it replaces as Previous.
+func BenchmarkRebuild(b *testing.B) {
+	for _, size := range sizes() {
+		b.Run(size, func(b *testing.B) {
+			cat, lex, _ := benchCatalog(b, size)
+			prev, err := New(cat, lex, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := New(cat, lex, Options{Previous: prev}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -2,7 +2,9 @@ package match
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/candid-app/candid/internal/faq"
 )
@@ -115,12 +117,14 @@ func bm25IDF(n, df int) float32 {
 // tags count more within the meta field.
 const metaRepeatTags = 2
 
-func buildIndex(cat *faq.Catalog, an *analyzer) (*index, map[string]int32) {
+// buildIndex indexes cat. extra are more known words (the lexicon's). It
+// returns the index, every known surface word, and the speller over them,
+// which is built on another CPU while the n-gram tables are.
+func buildIndex(cat *faq.Catalog, an *analyzer, extra []string) (*index, map[string]int32, <-chan *speller) {
 	ix := &index{terms: map[string]uint32{}, ngramIDs: map[uint64]uint32{}}
 	var tb []termBuild
 	wordFreq := map[string]int32{} // surface words, for the speller
 	an.words = wordFreq            // analyze counts them while indexing
-	defer func() { an.words = nil }()
 	termID := func(s string) uint32 {
 		if id, ok := ix.terms[s]; ok {
 			return id
@@ -134,31 +138,45 @@ func buildIndex(cat *faq.Catalog, an *analyzer) (*index, map[string]int32) {
 	docLen := []int{}
 	metaLen := []int{}
 	poolLen := []int{}
-	var pool []string
-	counts := map[uint32]int{}
+	// Terms become ids once per text; the pool and meta fields then count
+	// ids, in a dense array reset through order (no map per field).
+	var pool, meta, ids []uint32
+	var counts []int32
 	order := []uint32{}
-	collect := func(terms []string) {
-		clear(counts)
-		order = order[:0]
+	toIDs := func(dst []uint32, terms []string) []uint32 {
 		for _, t := range terms {
-			id := termID(t)
+			dst = append(dst, termID(t))
+		}
+		return dst
+	}
+	collect := func(ids []uint32) {
+		for _, id := range order {
+			counts[id] = 0
+		}
+		order = order[:0]
+		if n := len(tb); len(counts) < n {
+			counts = append(counts, make([]int32, n-len(counts))...)
+		}
+		for _, id := range ids {
 			if counts[id] == 0 {
 				order = append(order, id)
 			}
 			counts[id]++
 		}
 	}
+	analysed := analyzeCatalog(cat, an)
 	for e, en := range cat.Entries {
 		ix.ids = append(ix.ids, en.ID)
 		ix.docStart = append(ix.docStart, uint32(len(ix.docEntry)))
 		pool = pool[:0]
-		for _, text := range en.Texts() {
-			a := an.analyze(text, false, nil)
-			pool = append(pool, a.terms...)
+		at := &analysed[e]
+		for _, terms := range at.texts {
+			ids = toIDs(ids[:0], terms)
+			pool = append(pool, ids...)
 			d := uint32(len(ix.docEntry))
 			ix.docEntry = append(ix.docEntry, uint32(e))
 			ix.fwdStart = append(ix.fwdStart, uint32(len(ix.fwdTerm)))
-			collect(a.terms)
+			collect(ids)
 			for _, id := range order {
 				tf := min(counts[id], 255)
 				ix.fwdTerm = append(ix.fwdTerm, id)
@@ -167,8 +185,8 @@ func buildIndex(cat *faq.Catalog, an *analyzer) (*index, map[string]int32) {
 				ti.docs = append(ti.docs, d)
 				ti.tfs = append(ti.tfs, uint8(tf))
 			}
-			docLen = append(docLen, len(a.terms))
-			totalLen += float64(len(a.terms))
+			docLen = append(docLen, len(terms))
+			totalLen += float64(len(terms))
 		}
 		// The pool field: all the entry's texts as one document, so that a
 		// question combining words from different paraphrases still
@@ -182,14 +200,13 @@ func buildIndex(cat *faq.Catalog, an *analyzer) (*index, map[string]int32) {
 		poolLen = append(poolLen, len(pool))
 		totalPool += float64(len(pool))
 		// The meta field: tags (counted twice) and the answer.
-		var meta []string
-		for _, t := range en.Tags {
-			ta := an.analyze(t, false, nil)
+		meta = meta[:0]
+		for _, terms := range at.tags {
 			for range metaRepeatTags {
-				meta = append(meta, ta.terms...)
+				meta = toIDs(meta, terms)
 			}
 		}
-		meta = append(meta, an.analyze(en.Answer, false, nil).terms...)
+		meta = toIDs(meta, at.answer)
 		collect(meta)
 		for _, id := range order {
 			ti := &tb[id]
@@ -201,6 +218,12 @@ func buildIndex(cat *faq.Catalog, an *analyzer) (*index, map[string]int32) {
 	}
 	ix.docStart = append(ix.docStart, uint32(len(ix.docEntry)))
 	ix.fwdStart = append(ix.fwdStart, uint32(len(ix.fwdTerm)))
+	an.words = nil
+	for _, w := range extra {
+		wordFreq[w] += 0
+	}
+	spell := make(chan *speller, 1)
+	go func() { spell <- newSpeller(wordFreq) }() // reads wordFreq only
 
 	nd, ne := len(ix.docEntry), len(ix.ids)
 	avg := max(totalLen/float64(max(nd, 1)), 1)
@@ -323,7 +346,72 @@ func buildIndex(cat *faq.Catalog, an *analyzer) (*index, map[string]int32) {
 	// Trim slice capacity: append leaves up to 2× slack.
 	ix.fwdTerm, ix.fwdTF = clip(ix.fwdTerm), clip(ix.fwdTF)
 	ix.docEntry, ix.fwdStart = clip(ix.docEntry), clip(ix.fwdStart)
-	return ix, wordFreq
+	return ix, wordFreq, spell
+}
+
+// entryTerms is one entry's texts after analysis.
+type entryTerms struct {
+	texts  [][]string // question, then paraphrases
+	tags   [][]string
+	answer []string
+}
+
+// analyzeCatalog analyses every text of cat, on all CPUs: analysis is most
+// of the build time, and entries are independent. Each worker has its own
+// stem cache and word counts, merged into an's afterwards, so the result
+// is the same as a sequential pass.
+func analyzeCatalog(cat *faq.Catalog, an *analyzer) []entryTerms {
+	out := make([]entryTerms, len(cat.Entries))
+	one := func(a *analyzer, lo, hi int) {
+		for e := lo; e < hi; e++ {
+			en := cat.Entries[e]
+			texts := en.Texts()
+			et := entryTerms{texts: make([][]string, len(texts)), tags: make([][]string, len(en.Tags))}
+			for i, t := range texts {
+				et.texts[i] = a.analyze(t, false, nil).terms
+			}
+			for i, t := range en.Tags {
+				et.tags[i] = a.analyze(t, false, nil).terms
+			}
+			et.answer = a.analyze(en.Answer, false, nil).terms
+			out[e] = et
+		}
+	}
+	// Below some 32 KB of text a goroutine costs more than it saves.
+	size := 0
+	for _, en := range cat.Entries {
+		size += len(en.Answer) + len(en.Question)
+		for _, p := range en.Paraphrases {
+			size += len(p)
+		}
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(cat.Entries), size/(32<<10))
+	if workers <= 1 {
+		one(an, 0, len(cat.Entries))
+		return out
+	}
+	locals := make([]*analyzer, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		// an.stems is only read until the merge below.
+		la := &analyzer{lex: an.lex, stems: map[string]string{}, base: an.stems, building: true, maxBytes: an.maxBytes}
+		if an.words != nil {
+			la.words = map[string]int32{}
+		}
+		locals[w] = la
+		lo, hi := w*len(cat.Entries)/workers, (w+1)*len(cat.Entries)/workers
+		wg.Go(func() { one(la, lo, hi) })
+	}
+	wg.Wait()
+	for _, la := range locals {
+		for w, st := range la.stems {
+			an.stems[w] = st
+		}
+		for w, n := range la.words {
+			an.words[w] += n
+		}
+	}
+	return out
 }
 
 func clip[T any](s []T) []T {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -89,6 +90,11 @@ type Options struct {
 	MaxQueryBytes int
 	// Logger gets build statistics; never query text. Nil discards.
 	Logger *slog.Logger
+	// Previous is the Matcher this one replaces on a reload, if any. Its
+	// stem cache is reused (a stem depends only on the word), which saves
+	// most of the stemming, the largest single cost of a rebuild. It is
+	// only read, so it may go on serving queries meanwhile.
+	Previous *Matcher
 	// Embeddings, when set, add an embedding cosine to the fused score
 	// (see embed.go). Off by default; Match then makes a network call.
 	Embeddings *EmbedOptions
@@ -167,27 +173,30 @@ func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
 			cl = compileLexicon(lex)
 		}
 	}
-	an := &analyzer{lex: cl, stems: map[string]string{}, building: true, maxBytes: maxBytes}
-	ix, words := buildIndex(cat, an)
+	stems := map[string]string{}
+	if opts.Previous != nil {
+		stems = maps.Clone(opts.Previous.an.stems)
+	}
+	an := &analyzer{lex: cl, stems: stems, building: true, maxBytes: maxBytes}
+	// Lexicon words are known words too (for the speller), even when no
+	// FAQ text uses them.
+	var extra []string
 	if lex != nil {
 		for _, t := range lex.Terms {
 			for _, v := range append([]string{t.Term}, t.Variants...) {
-				for _, w := range expandContractions(tokenize(cleanText(v, 0))) {
-					words[w] += 0
-				}
+				extra = append(extra, expandContractions(tokenize(cleanText(v, 0)))...)
 			}
 		}
 		for _, d := range append(slices.Clone(lex.Domain), lex.OutOfScope...) {
-			for _, w := range expandContractions(tokenize(cleanText(d.Word, 0))) {
-				words[w] += 0
-			}
+			extra = append(extra, expandContractions(tokenize(cleanText(d.Word, 0)))...)
 		}
 	}
+	ix, words, spell := buildIndex(cat, an, extra)
 	for w := range words {
 		an.stem(w)
 	}
 	an.building = false
-	an.spell = newSpeller(words)
+	an.spell = <-spell
 	m := &Matcher{ix: ix, an: an, w: w, th: th, cal: cal, log: log, size: len(cat.Entries)}
 	if opts.Embeddings != nil {
 		var texts []string

@@ -254,6 +254,7 @@ type analysis struct {
 type analyzer struct {
 	lex      *compiledLexicon
 	stems    map[string]string // filled while indexing, read-only after
+	base     map[string]string // read-only stems shared by parallel workers
 	building bool              // New is indexing: stem() may write the cache
 	words    map[string]int32  // while indexing: surface word counts, for the speller
 	spell    *speller          // nil while indexing
@@ -262,6 +263,9 @@ type analyzer struct {
 
 func (a *analyzer) stem(w string) string {
 	if s, ok := a.stems[w]; ok {
+		return s
+	}
+	if s, ok := a.base[w]; ok {
 		return s
 	}
 	s := stem(w)
