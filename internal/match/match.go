@@ -827,7 +827,7 @@ func features(r ranking, i int, dst []float64) []float64 {
 	}
 	f := append(dst,
 		c.fused,
-		c.fused - other,
+		c.fused-other,
 		c.bm25,
 		c.cos,
 		c.cov,
@@ -836,9 +836,9 @@ func features(r ranking, i int, dst []float64) []float64 {
 		c.meta,
 		c.pool,
 		math.Log1p(float64(a.content)),
-		float64(a.domain) / content,
+		float64(a.domain)/content,
 		domAny,
-		float64(a.unknown) / content,
+		float64(a.unknown)/content,
 		top,
 		r.anchor,
 	)
