@@ -195,9 +195,13 @@ func TestTrain(t *testing.T) {
 
 	// 3. The logistic model on all three sets, weighted: dev questions are
 	// the closest to real ones; held-out paraphrases are many but skewed
-	// toward neighbouring topics; negatives teach what out of scope looks
-	// like.
-	setWeight := map[string]float64{"loo": 0.5, "neg": 2, "dev": 3}
+	// toward neighbouring topics (weighted up, they made the model distrust
+	// short exact matches); negatives teach what out of scope looks like.
+	// The weights were chosen by two-fold cross-validation over dev (train
+	// on one half, threshold on it, score the other): 0.25/8/3 gave the best
+	// held-out accuracy at a wrong-answer rate under 0.03, and thresholds
+	// that moved least between folds. See docs/matcher.md.
+	setWeight := map[string]float64{"loo": 0.25, "neg": 8, "dev": 3}
 	var X [][]float64
 	var y, sw []float64
 	for _, s := range samples {
@@ -220,7 +224,6 @@ func TestTrain(t *testing.T) {
 		right   bool // top candidate expected
 		top3    bool
 		isNone  bool
-		noDom   bool // no domain word: never answered whatever conf
 		inScope bool
 		set     string
 	}
@@ -230,7 +233,7 @@ func TestTrain(t *testing.T) {
 		if s.r.a.offTopic {
 			continue // out of scope by phrase, whatever the confidence
 		}
-		p := pt{conf: res.Confidence, isNone: slices.Contains(s.expect, evaluate.LabelNone), set: s.set, noDom: s.r.a.domain == 0}
+		p := pt{conf: res.Confidence, isNone: slices.Contains(s.expect, evaluate.LabelNone), set: s.set}
 		p.inScope = !p.isNone
 		for i, c := range res.Candidates {
 			if slices.Contains(s.expect, c.ID) {
@@ -255,8 +258,7 @@ func TestTrain(t *testing.T) {
 	// precision from the most confident down; an answered out-of-scope
 	// question counts as a wrong answer), and above every none question of
 	// dev and of the negatives files by a margin: "none is never answered"
-	// is a floor, not a rate. Questions without a domain word are left out
-	// of both: decide never answers them. Leave-one-out is not
+	// is a floor, not a rate. Leave-one-out is not
 	// used here: held-out paraphrases are ambiguous by design (the FAQ
 	// writers vary them toward neighbouring topics), so their precision
 	// curve is far below that of real questions.
@@ -264,12 +266,12 @@ func TestTrain(t *testing.T) {
 	right, total := 0, 0
 	maxNone := 0.0
 	for _, p := range pts {
-		if p.isNone && !p.noDom { // dev's none questions and the written negatives
+		if p.isNone { // dev's none questions and the written negatives
 			maxNone = max(maxNone, p.conf)
 		}
 	}
 	for _, p := range pts {
-		if p.set == "loo" || p.noDom {
+		if p.set == "loo" {
 			continue
 		}
 		total++
