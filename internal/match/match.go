@@ -766,19 +766,15 @@ func decide(cal *Calibration, th Thresholds, ids []string, r ranking, explain bo
 		// A request for content (erotica, sexting, role-play) is out of
 		// scope whatever it matches: its words are the domain's words.
 		res.Decision = OutOfScope
-	case r.a.domain == 0:
-		// Without a single word of the domain a question is never answered
-		// outright, however well it matches: "how to tie a tie" shares its
-		// one word with a kink paraphrase. A strong match is offered as a
-		// suggestion the asker can take or leave.
-		res.Decision = OutOfScope
-		if len(out) > 0 && res.Confidence >= th.Answer {
-			res.Decision = Suggest
-		}
 	case len(out) > 0 && res.Confidence >= th.Answer:
 		res.Decision = Answer
 	case len(out) > 0 && res.Confidence >= th.Suggest:
+		// Suggested even without a domain word: the lexicon cannot list
+		// every word of the field ("girth", "dental dam"), and "did you
+		// mean" is a cheap mistake where "out of scope" is a rude one.
 		res.Decision = Suggest
+	case r.a.domain == 0:
+		res.Decision = OutOfScope
 	default:
 		res.Decision = Queue
 	}
