@@ -23,17 +23,17 @@ func TestQualityFloorDev(t *testing.T) {
 	t.Logf("dev set (%s):\n%s", devCasesPath, rep)
 	floors := evaluate.DefaultFloors()
 	floors.MinCrisisRecall, floors.MaxFalseCrisisRate = 0, 1 // safety's job, not measured here
-	// The answer-accuracy floor (0.90) is not met yet: the ranking's top-1
-	// accuracy on dev is about 0.90 before abstention, so at the calibrated
-	// precision the matcher answers about two thirds of the dev questions
-	// and suggests the rest (top-3 recall 0.99). Until it is, the floor is
-	// enforced only with CANDID_STRICT_FLOOR=1, and reported otherwise;
-	// every other floor is enforced. See docs/matcher.md, "Status".
+	// The matcher issue's answer-accuracy floor (0.90) is not met: dev
+	// answers 0.89 of its topic questions (top-1 0.95, and the calibrated
+	// threshold holds back what it is unsure of). Until it is, the FAQ
+	// issue's floor (0.85) is enforced, and 0.90 only with
+	// CANDID_STRICT_FLOOR=1; every other floor is enforced as written.
+	// See docs/matcher.md, "Status".
 	strict := os.Getenv("CANDID_STRICT_FLOOR") == "1"
 	if !strict && rep.AnswerAccuracy < floors.MinAnswerAccuracy {
-		t.Logf("KNOWN SHORTFALL: answer accuracy %.3f is below the floor %.2f (set CANDID_STRICT_FLOOR=1 to fail on it)",
+		t.Logf("KNOWN SHORTFALL: answer accuracy %.3f is below the floor %.2f (set CANDID_STRICT_FLOOR=1 to fail on it); enforcing 0.85",
 			rep.AnswerAccuracy, floors.MinAnswerAccuracy)
-		floors.MinAnswerAccuracy = 0
+		floors.MinAnswerAccuracy = 0.85
 	}
 	if err := floors.Check(rep); err != nil {
 		t.Error(err)
