@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"sort"
 	"unicode/utf8"
 )
@@ -137,9 +138,11 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 	if n >= longWordRunes {
 		maxd = 2
 	}
-	// Count shared trigrams; a candidate within maxd edits shares at
-	// least (trigrams − 3·maxd) of them, which prunes most of the vocabulary
-	// before any edit distance is computed.
+	// Candidates share at least (trigrams − 3·maxd) trigrams with w: every
+	// word within maxd Levenshtein edits does, since an edit changes at most
+	// three trigrams. The distance check then also allows transpositions
+	// as one edit; a transposition changes up to four trigrams, so in a
+	// short word it is found only when enough trigrams survive it.
 	if sc == nil {
 		sc = &spellScratch{}
 	}
@@ -152,27 +155,33 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 		}
 		sc.touched = sc.touched[:0]
 	}()
-	// A trigram that a large share of the vocabulary contains (in English
-	// "ing", in a made-up catalog a common syllable) costs the most to count
-	// and prunes the least: it is skipped, and the bound below is lowered by
-	// one for each skipped trigram, so no candidate within maxd is lost.
-	common := max(64, len(s.cands)/16)
-	var grams, skipped int
+	// Prefix filtering: a word within maxd edits shares at least need of
+	// the query word's trigrams, so it appears in at least one of any
+	// (grams - need + 1) of their lists. The need-1 longest lists (the
+	// trigrams most words contain, like "ing") are skipped and need is
+	// lowered by as many: the result is exact, and only the short lists
+	// are walked.
+	var lists [maxWordBytes + 2][]int32
+	grams := 0
 	forTrigrams(w, func(g string) {
-		grams++
-		ids := s.tri[hashString(g)]
-		if len(ids) > common {
-			skipped++
-			return
+		if grams < len(lists) {
+			lists[grams] = s.tri[hashString(g)]
+			grams++
 		}
+	})
+	need := max(grams-3*maxd, 1)
+	ls := lists[:grams]
+	slices.SortFunc(ls, func(a, b []int32) int { return len(b) - len(a) })
+	skipped := need - 1
+	for _, ids := range ls[skipped:] {
 		for _, id := range ids {
 			if sc.counts[id] == 0 {
 				sc.touched = append(sc.touched, id)
 			}
 			sc.counts[id]++
 		}
-	})
-	need := max(grams-3*maxd-skipped, 1)
+	}
+	need -= skipped
 	// The best candidate: fewest edits, then the most frequent, then the
 	// lowest id (ids follow sorted order), so ties break the same way on
 	// every build and in every goroutine.
@@ -186,6 +195,9 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 		if cn-n > maxd || n-cn > maxd {
 			continue
 		}
+		if bagDistance(w, c) > maxd {
+			continue // cheap lower bound: most candidates stop here
+		}
 		d := editDistance(w, c, maxd)
 		if d > maxd {
 			continue
@@ -198,6 +210,42 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 		return []string{s.cands[best]}
 	}
 	return nil
+}
+
+// bagDistance is a lower bound of the edit distance: the larger of the
+// counts of letters one word has and the other lacks (as multisets). It
+// only looks at ASCII letters and digits; other runes count as missing on
+// both sides, which keeps it a lower bound.
+func bagDistance(a, b string) int {
+	var h [36]int8
+	idx := func(c byte) int {
+		switch {
+		case c >= 'a' && c <= 'z':
+			return int(c - 'a')
+		case c >= '0' && c <= '9':
+			return 26 + int(c-'0')
+		}
+		return -1
+	}
+	for i := 0; i < len(a); i++ {
+		if k := idx(a[i]); k >= 0 {
+			h[k]++
+		}
+	}
+	for i := 0; i < len(b); i++ {
+		if k := idx(b[i]); k >= 0 {
+			h[k]--
+		}
+	}
+	pos, neg := 0, 0
+	for _, v := range h {
+		if v > 0 {
+			pos += int(v)
+		} else {
+			neg -= int(v)
+		}
+	}
+	return max(pos, neg)
 }
 
 // editDistance is the optimal-string-alignment distance (Levenshtein plus
