@@ -52,3 +52,30 @@ func TestQualityReportOwn(t *testing.T) {
 	// Report only: the held-out set has no floor here.
 	t.Logf("own set (%s), held out, no floor:\n%s", ownCasesPath, rep)
 }
+
+// TestThresholdTradeoff reports, for dev and own, what a clinic gets from
+// other values of match.answer_threshold (the table in docs/benchmarks.md),
+// and checks the trade-off is what the docs promise: raising the threshold
+// never answers more, and never adds wrong answers.
+func TestThresholdTradeoff(t *testing.T) {
+	cat, lex := loadReal(t)
+	for _, set := range []string{devCasesPath, ownCasesPath} {
+		cases := loadCases(t, set)
+		prevAcc, prevWrong := 2.0, 2.0
+		for _, th := range []float64{0.3, 0.4, 0.5, DefaultThresholds().Answer, 0.6, 0.7, 0.8, 0.9, 0.95} {
+			m, err := New(cat, lex, Options{Thresholds: Thresholds{Answer: th, Suggest: min(th, 0.3)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := evaluate.Run(cases, func(q string) evaluate.Outcome { return outcome(m.Match(q)) },
+				evaluate.Options{IgnoreCrisis: true})
+			t.Logf("%s threshold %.3f: answer accuracy %.3f, wrong-answer rate %.3f, none answered %d",
+				set, th, rep.AnswerAccuracy, rep.WrongAnswerRate, rep.NoneAnswered)
+			if rep.AnswerAccuracy > prevAcc+1e-9 || rep.WrongAnswerRate > prevWrong+1e-9 {
+				t.Errorf("%s: threshold %.3f answers more (accuracy %.3f after %.3f, wrong %.3f after %.3f)",
+					set, th, rep.AnswerAccuracy, prevAcc, rep.WrongAnswerRate, prevWrong)
+			}
+			prevAcc, prevWrong = rep.AnswerAccuracy, rep.WrongAnswerRate
+		}
+	}
+}
