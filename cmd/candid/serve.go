@@ -25,6 +25,7 @@ import (
 	"github.com/candid-app/candid/internal/identity"
 	"github.com/candid-app/candid/internal/llm"
 	"github.com/candid-app/candid/internal/match"
+	"github.com/candid-app/candid/internal/safety"
 	"github.com/candid-app/candid/internal/moderation"
 	"github.com/candid-app/candid/internal/staff"
 	"github.com/candid-app/candid/internal/store"
@@ -131,8 +132,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, err
 	}
-	th := match.Thresholds{Answer: cfg.AnswerThreshold, Suggest: cfg.SuggestThreshold}
-	if a.lib, err = content.NewLive(fsys, source, th, log); err != nil {
+	mopts := match.Options{Thresholds: match.Thresholds{Answer: cfg.AnswerThreshold, Suggest: cfg.SuggestThreshold}, Logger: log}
+	if cfg.EmbeddingsBaseURL != "" {
+		mopts.Embeddings = &match.EmbedOptions{
+			Embedder: scrubbingEmbedder{&match.HTTPEmbedder{BaseURL: cfg.EmbeddingsBaseURL, APIKey: cfg.EmbeddingsAPIKey, Model: cfg.EmbeddingsModel}},
+			Model:    cfg.EmbeddingsModel,
+			CacheDir: filepath.Join(cfg.Data, "embeddings"),
+			Weight:   cfg.EmbeddingsWeight,
+			Timeout:  time.Duration(cfg.EmbeddingsTimeoutMS) * time.Millisecond,
+		}
+		if err := os.MkdirAll(mopts.Embeddings.CacheDir, 0o700); err != nil {
+			return nil, fmt.Errorf("creating the embeddings cache folder: %w", err)
+		}
+		log.Info("matching with embeddings", "model", cfg.EmbeddingsModel, "weight", cfg.EmbeddingsWeight)
+	}
+	if a.lib, err = content.NewLive(fsys, source, mopts, log); err != nil {
 		return nil, err
 	}
 	if source != "built-in copy" {
@@ -336,4 +350,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	wg.Wait()
 	a.mod.Close() // lets in-flight drafts and alerts finish
 	return nil
+}
+
+// scrubbingEmbedder removes contact details (e-mail, phone, links, handles)
+// from every text before it leaves for the embeddings API: a question is
+// sent there as it is matched, before any moderator sees it, so it gets the
+// same scrubbing as text sent to the AI drafter.
+type scrubbingEmbedder struct{ next match.Embedder }
+
+var _ match.Embedder = scrubbingEmbedder{}
+
+func (s scrubbingEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	clean := make([]string, len(texts))
+	for i, t := range texts {
+		clean[i], _ = safety.Scrub(t)
+	}
+	return s.next.Embed(ctx, clean)
 }

@@ -40,7 +40,7 @@ func classifier(dir string, th match.Thresholds) (func(string) conversation.Clas
 	if err != nil {
 		return nil, nil, err
 	}
-	set, err := content.Load(fsys, source, th)
+	set, err := content.Load(fsys, source, match.Options{Thresholds: th})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,6 +41,12 @@ type Config struct {
 	AnswerThreshold  float64
 	SuggestThreshold float64
 
+	EmbeddingsBaseURL   string
+	EmbeddingsAPIKey    string
+	EmbeddingsModel     string
+	EmbeddingsWeight    float64
+	EmbeddingsTimeoutMS int
+
 	Store    string
 	RedisURL string
 
@@ -152,6 +158,11 @@ func fields() []field {
 
 		{key: "match.answer_threshold", def: "", help: "confidence needed to answer with an FAQ entry (0-1); empty = calibrated default", set: prob(func(c *Config) *float64 { return &c.AnswerThreshold })},
 		{key: "match.suggest_threshold", def: "", help: "confidence needed to offer 'did you mean' choices (0-1); empty = calibrated default", set: prob(func(c *Config) *float64 { return &c.SuggestThreshold })},
+		{key: "match.embeddings.base_url", env: "CANDID_EMBEDDINGS_BASE_URL", def: "", help: "OpenAI-compatible API base URL including /v1 whose /embeddings adds a semantic signal to matching; empty = lexical only (the default; the thresholds were calibrated without it)", set: httpURL(func(c *Config) *string { return &c.EmbeddingsBaseURL })},
+		{key: "match.embeddings.api_key", env: "CANDID_EMBEDDINGS_API_KEY", def: "", secret: true, help: "API key for match.embeddings.base_url (empty for local servers that need none)", set: str(func(c *Config) *string { return &c.EmbeddingsAPIKey })},
+		{key: "match.embeddings.model", env: "CANDID_EMBEDDINGS_MODEL", def: "text-embedding-3-small", help: "embedding model; FAQ vectors are cached under the data folder per model", set: str(func(c *Config) *string { return &c.EmbeddingsModel })},
+		{key: "match.embeddings.weight", def: "0.5", help: "weight of the embedding cosine in the fused score (0-1)", set: prob(func(c *Config) *float64 { return &c.EmbeddingsWeight })},
+		{key: "match.embeddings.timeout_ms", def: "300", help: "milliseconds to wait for a question's embedding before matching it lexically", set: intRange(func(c *Config) *int { return &c.EmbeddingsTimeoutMS }, 10, 10000)},
 
 		{key: "store", def: "bolt", help: "storage backend: bolt (embedded, one process) or redis (several replicas)", set: oneOf(func(c *Config) *string { return &c.Store }, "bolt", "redis")},
 		{key: "redis.url", env: "CANDID_REDIS_URL", def: "redis://127.0.0.1:6379/0", help: "Redis URL when store is redis", set: str(func(c *Config) *string { return &c.RedisURL })},

@@ -53,13 +53,14 @@ func Source(dir string) (fs.FS, string, error) {
 	return faqfiles.FS, "built-in copy", nil
 }
 
-// Load reads and validates everything in fsys.
-func Load(fsys fs.FS, source string, th match.Thresholds) (*Set, error) {
-	return load(fsys, source, th, nil)
+// Load reads and validates everything in fsys. opts configure the matcher
+// (thresholds, optional embeddings, logger); Previous is set by Reload.
+func Load(fsys fs.FS, source string, opts match.Options) (*Set, error) {
+	return load(fsys, source, opts, nil)
 }
 
 // load is Load reusing what it can of prev, the Set being replaced.
-func load(fsys fs.FS, source string, th match.Thresholds, prev *Set) (*Set, error) {
+func load(fsys fs.FS, source string, opts match.Options, prev *Set) (*Set, error) {
 	cat, err := faq.Load(fsys, EntriesDir)
 	if err != nil {
 		return nil, fmt.Errorf("FAQ entries in %s: %w", source, err)
@@ -68,7 +69,7 @@ func load(fsys fs.FS, source string, th match.Thresholds, prev *Set) (*Set, erro
 	if err != nil {
 		return nil, fmt.Errorf("lexicon in %s: %w", source, err)
 	}
-	opts := match.Options{Thresholds: th}
+	opts.Previous = nil
 	if prev != nil {
 		opts.Previous = prev.Matcher
 	}
@@ -93,27 +94,27 @@ type Live struct {
 	cur    atomic.Pointer[Set]
 	fsys   fs.FS
 	source string
-	th     match.Thresholds
+	opts   match.Options
 	log    *slog.Logger
 }
 
 // NewLive loads the content once; an error here stops the server.
-func NewLive(fsys fs.FS, source string, th match.Thresholds, log *slog.Logger) (*Live, error) {
+func NewLive(fsys fs.FS, source string, opts match.Options, log *slog.Logger) (*Live, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s, err := Load(fsys, source, th)
+	s, err := Load(fsys, source, opts)
 	if err != nil {
 		return nil, err
 	}
-	l := &Live{fsys: fsys, source: source, th: th, log: log}
+	l := &Live{fsys: fsys, source: source, opts: opts, log: log}
 	l.cur.Store(s)
 	return l, nil
 }
 
 // Reload loads the content again and swaps it in only if all of it is valid.
 func (l *Live) Reload() error {
-	s, err := load(l.fsys, l.source, l.th, l.Current())
+	s, err := load(l.fsys, l.source, l.opts, l.Current())
 	if err != nil {
 		l.log.Error("content reload failed; still serving the previous version", "source", l.source, "err", err)
 		return err

@@ -39,7 +39,7 @@ func TestReloadSwapsOnlyValidContent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	live, err := NewLive(fsys, source, match.Thresholds{}, nil)
+	live, err := NewLive(fsys, source, match.Options{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
