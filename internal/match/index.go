@@ -120,10 +120,17 @@ const metaRepeatTags = 2
 // buildIndex indexes cat. extra are more known words (the lexicon's). It
 // returns the index, every known surface word, and the speller over them,
 // which is built on another CPU while the n-gram tables are.
-func buildIndex(cat *faq.Catalog, an *analyzer, extra []string) (*index, map[string]int32, <-chan *speller) {
-	ix := &index{terms: map[string]uint32{}, ngramIDs: map[uint64]uint32{}}
-	var tb []termBuild
-	wordFreq := map[string]int32{} // surface words, for the speller
+//
+// prev, when not nil, is the index being replaced: its sizes pre-size the
+// maps and slices, which then never rehash or regrow.
+func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, prevWords int) (*index, map[string]int32, <-chan *speller) {
+	var nTerms, nGrams int
+	if prev != nil {
+		nTerms, nGrams = len(prev.term), len(prev.ngramIDF)
+	}
+	ix := &index{terms: make(map[string]uint32, nTerms), ngramIDs: make(map[uint64]uint32, nGrams)}
+	tb := make([]termBuild, 0, nTerms)
+	wordFreq := make(map[string]int32, prevWords) // surface words, for the speller
 	an.words = wordFreq            // analyze counts them while indexing
 	termID := func(s string) uint32 {
 		if id, ok := ix.terms[s]; ok {

@@ -191,7 +191,12 @@ func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
 			extra = append(extra, expandContractions(tokenize(cleanText(d.Word, 0)))...)
 		}
 	}
-	ix, words, spell := buildIndex(cat, an, extra)
+	var prevIx *index
+	prevWords := 0
+	if p := opts.Previous; p != nil {
+		prevIx, prevWords = p.ix, len(p.an.spell.known)
+	}
+	ix, words, spell := buildIndex(cat, an, extra, prevIx, prevWords)
 	for w := range words {
 		an.stem(w)
 	}
