@@ -1,6 +1,7 @@
 package match
 
 import (
+	"math/bits"
 	"slices"
 	"sort"
 	"unicode/utf8"
@@ -19,6 +20,8 @@ type speller struct {
 	known map[string]bool    // every word the matcher knows, stop words included
 	cands []string           // correction targets: known content words
 	freq  []int32            // how often each target occurs in the catalog
+	runes []uint8            // each target's length in runes (≤ maxWordBytes)
+	masks []uint64           // each target's set of ASCII letters and digits
 	tri   map[uint64][]int32 // trigram hash → targets containing it
 }
 
@@ -58,6 +61,8 @@ func newSpeller(freq map[string]int32) *speller {
 		id := int32(len(s.cands))
 		s.cands = append(s.cands, w)
 		s.freq = append(s.freq, freq[w])
+		s.runes = append(s.runes, uint8(min(utf8.RuneCountInString(w), 255)))
+		s.masks = append(s.masks, letterMask(w))
 		forTrigrams(w, func(g string) {
 			h := hashString(g)
 			l := s.tri[h]
@@ -185,17 +190,24 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 	// The best candidate: fewest edits, then the most frequent, then the
 	// lowest id (ids follow sorted order), so ties break the same way on
 	// every build and in every goroutine.
+	wbag, wmask := letterBag(w), letterMask(w)
 	best, bestD, bestF := -1, maxd+1, int32(-1)
 	for _, id := range sc.touched {
 		if int(sc.counts[id]) < need {
 			continue
 		}
 		c := s.cands[id]
-		cn := utf8.RuneCountInString(c)
+		cn := int(s.runes[id])
 		if cn-n > maxd || n-cn > maxd {
 			continue
 		}
-		if bagDistance(w, c) > maxd {
+		// Cheap lower bounds first: letters one word has and the other
+		// lacks entirely (two popcounts), then the same counted with
+		// multiplicity.
+		if bits.OnesCount64(wmask&^s.masks[id]) > maxd || bits.OnesCount64(s.masks[id]&^wmask) > maxd {
+			continue
+		}
+		if bagDistance(&wbag, c) > maxd {
 			continue // cheap lower bound: most candidates stop here
 		}
 		d := editDistance(w, c, maxd)
@@ -212,28 +224,48 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 	return nil
 }
 
-// bagDistance is a lower bound of the edit distance: the larger of the
-// counts of letters one word has and the other lacks (as multisets). It
-// only looks at ASCII letters and digits; other runes count as missing on
-// both sides, which keeps it a lower bound.
-func bagDistance(a, b string) int {
-	var h [36]int8
-	idx := func(c byte) int {
-		switch {
-		case c >= 'a' && c <= 'z':
-			return int(c - 'a')
-		case c >= '0' && c <= '9':
-			return 26 + int(c-'0')
-		}
-		return -1
+// bag counts a word's ASCII letters and digits; other runes are left out,
+// which keeps bagDistance a lower bound.
+type bag [36]int8
+
+func bagIndex(c byte) int {
+	switch {
+	case c >= 'a' && c <= 'z':
+		return int(c - 'a')
+	case c >= '0' && c <= '9':
+		return 26 + int(c-'0')
 	}
-	for i := 0; i < len(a); i++ {
-		if k := idx(a[i]); k >= 0 {
-			h[k]++
+	return -1
+}
+
+// letterMask has bit k set when w contains the ASCII letter or digit k.
+func letterMask(w string) uint64 {
+	var m uint64
+	for i := 0; i < len(w); i++ {
+		if k := bagIndex(w[i]); k >= 0 {
+			m |= 1 << k
 		}
 	}
+	return m
+}
+
+func letterBag(w string) bag {
+	var b bag
+	for i := 0; i < len(w); i++ {
+		if k := bagIndex(w[i]); k >= 0 {
+			b[k]++
+		}
+	}
+	return b
+}
+
+// bagDistance is a lower bound of the edit distance between the word whose
+// bag is a and b: the larger of the counts of letters one has and the
+// other lacks (as multisets); an edit changes at most one of each.
+func bagDistance(a *bag, b string) int {
+	h := *a
 	for i := 0; i < len(b); i++ {
-		if k := idx(b[i]); k >= 0 {
+		if k := bagIndex(b[i]); k >= 0 {
 			h[k]--
 		}
 	}
