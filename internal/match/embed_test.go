@@ -1,72 +1,17 @@
 package match
 
 import (
-	"encoding/json"
-	"hash/fnv"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/candid-app/candid/internal/match/embedtest"
 )
 
-// embedServer answers POST /v1/embeddings in the documented OpenAI shape
-// with a bag-of-words vector (64 hashed dimensions). mode "fail" answers
-// 500 to single-text (query) requests, "slow" sleeps past the timeout.
-func embedServer(t *testing.T, mode *atomic.Value, calls *atomic.Int64) *httptest.Server {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/embeddings" {
-			http.NotFound(w, r)
-			return
-		}
-		var req struct {
-			Model string   `json:"model"`
-			Input []string `json:"input"`
-		}
-		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.Model == "" {
-			http.Error(w, "bad request", 400)
-			return
-		}
-		calls.Add(1)
-		if len(req.Input) == 1 {
-			switch mode.Load().(string) {
-			case "fail":
-				http.Error(w, "boom", 500)
-				return
-			case "slow":
-				time.Sleep(300 * time.Millisecond)
-			}
-		}
-		type item struct {
-			Object    string    `json:"object"`
-			Index     int       `json:"index"`
-			Embedding []float32 `json:"embedding"`
-		}
-		var data []item
-		for i, text := range req.Input {
-			v := make([]float32, 64)
-			for _, w := range strings.Fields(strings.ToLower(text)) {
-				h := fnv.New32a()
-				h.Write([]byte(w))
-				v[h.Sum32()%64]++
-			}
-			data = append(data, item{"embedding", i, v})
-		}
-		json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data, "model": req.Model})
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
-
 func TestEmbeddingsFusedCachedAndFallBack(t *testing.T) {
-	var mode atomic.Value
-	mode.Store("ok")
-	var calls atomic.Int64
-	srv := embedServer(t, &mode, &calls)
+	srv := embedtest.New(t, "")
 	dir := t.TempDir()
 	eo := &EmbedOptions{
 		Embedder: &HTTPEmbedder{BaseURL: srv.URL + "/v1", Model: "test-embed"},
@@ -88,17 +33,17 @@ func TestEmbeddingsFusedCachedAndFallBack(t *testing.T) {
 		t.Errorf("with embeddings: %+v", r)
 	}
 	// A second build reads the cache: no catalog requests.
-	before := calls.Load()
+	before := srv.Calls.Load()
 	if _, err := Load(testFS(), "en", "lexicon.yaml", Options{Embeddings: eo}); err != nil {
 		t.Fatal(err)
 	}
-	if calls.Load() != before {
-		t.Errorf("rebuild made %d embedding calls despite the cache", calls.Load()-before)
+	if srv.Calls.Load() != before {
+		t.Errorf("rebuild made %d embedding calls despite the cache", srv.Calls.Load()-before)
 	}
 	// Errors and timeouts fall back to the lexical result.
 	lexical := testMatcher(t)
-	for _, md := range []string{"fail", "slow"} {
-		mode.Store(md)
+	for _, md := range []string{embedtest.ModeFail, embedtest.ModeSlow} {
+		srv.SetMode(md)
 		got := m.Explain("is wanking every day bad")
 		want := lexical.Match("is wanking every day bad")
 		if got.Features["embedding"] != 0 || !slices.Equal(got.Candidates, want.Candidates) || got.Decision != want.Decision {
@@ -106,7 +51,7 @@ func TestEmbeddingsFusedCachedAndFallBack(t *testing.T) {
 		}
 	}
 	// A catalog that cannot be embedded still builds, lexically.
-	mode.Store("ok")
+	srv.SetMode(embedtest.ModeOK)
 	bad := &EmbedOptions{Embedder: &HTTPEmbedder{BaseURL: srv.URL + "/nope", Model: "x"}, Model: "x"}
 	m2, err := Load(testFS(), "en", "lexicon.yaml", Options{Embeddings: bad})
 	if err != nil || m2.emb != nil {
