@@ -131,7 +131,7 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 	ix := &index{terms: make(map[string]uint32, nTerms), ngramIDs: make(map[uint64]uint32, nGrams)}
 	tb := make([]termBuild, 0, nTerms)
 	wordFreq := make(map[string]int32, prevWords) // surface words, for the speller
-	an.words = wordFreq            // analyze counts them while indexing
+	an.words = wordFreq                           // analyze counts them while indexing
 	termID := func(s string) uint32 {
 		if id, ok := ix.terms[s]; ok {
 			return id
