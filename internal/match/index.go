@@ -270,13 +270,6 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 		if s == "" || s[0] == negPrefix[0] || s == "not" {
 			continue // markers are not words: no n-grams
 		}
-		if len(tb[id].docs) == 0 {
-			// Only in answers and tags: the n-gram cosine compares a query
-			// with questions and paraphrases, so these terms' n-grams would
-			// never be read. Skipping them saves most of the n-gram tables
-			// of a catalogue with long answers.
-			continue
-		}
 		forNgrams(s, func(g string) {
 			h := hashString(g)
 			gid, ok := ix.ngramIDs[h]

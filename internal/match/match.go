@@ -670,7 +670,7 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 				t2 += wt * wt
 			}
 		})
-		if q.id >= 0 && ix.term[q.id].ngN2 > 0 {
+		if q.id >= 0 {
 			t2 = n * n * ix.term[q.id].ngN2 // the same norm documents use
 		}
 		n2 += t2
