@@ -18,7 +18,7 @@
 //     score, margin, IDF coverage and domain features; thresholds on that
 //     confidence give the decision.
 //
-// Live (live.go) holds the current Matcher and hot-swaps a rebuilt one.
+// internal/content holds the current Matcher and hot-swaps a rebuilt one.
 // See docs/matcher.md for the design, the features and how to retrain.
 package match
 
