@@ -24,7 +24,7 @@ func TestQualityFloorDev(t *testing.T) {
 	floors := evaluate.DefaultFloors()
 	floors.MinCrisisRecall, floors.MaxFalseCrisisRate = 0, 1 // safety's job, not measured here
 	// The matcher issue's answer-accuracy floor (0.90) is not met: dev
-	// answers 0.89 of its topic questions (top-1 0.95, and the calibrated
+	// answers 0.88 of its topic questions (top-1 0.95, and the calibrated
 	// threshold holds back what it is unsure of). Until it is, the FAQ
 	// issue's floor (0.85) is enforced, and 0.90 only with
 	// CANDID_STRICT_FLOOR=1; every other floor is enforced as written.
