@@ -289,6 +289,10 @@ type compiledLexicon struct {
 	byFirst map[string][]phrase
 	domain  map[string]bool     // stems that mark the domain
 	oos     map[string][]phrase // out-of-scope request phrases
+	// words are every surface word of the lexicon (terms, variants, domain
+	// and out-of-scope words): the speller knows them even when no FAQ
+	// text uses them.
+	words []string
 }
 
 func compileLexicon(lex *Lexicon) *compiledLexicon {
@@ -298,6 +302,7 @@ func compileLexicon(lex *Lexicon) *compiledLexicon {
 	}
 	for _, t := range lex.Terms {
 		out := expandContractions(tokenize(cleanText(t.Term, 0)))
+		c.words = append(c.words, out...)
 		for _, w := range out {
 			if !isStop(w) && !isNegation(w) {
 				c.domain[stem(w)] = true
@@ -305,6 +310,7 @@ func compileLexicon(lex *Lexicon) *compiledLexicon {
 		}
 		for _, v := range t.Variants {
 			words := expandContractions(tokenize(cleanText(v, 0)))
+			c.words = append(c.words, words...)
 			stems := stemAll(words)
 			c.byFirst[stems[0]] = append(c.byFirst[stems[0]], phrase{stems: stems, out: out})
 		}
@@ -313,9 +319,12 @@ func compileLexicon(lex *Lexicon) *compiledLexicon {
 		for _, w := range tokenize(cleanText(d.Word, 0)) {
 			c.domain[stem(w)] = true
 		}
+		c.words = append(c.words, expandContractions(tokenize(cleanText(d.Word, 0)))...)
 	}
 	for _, p := range lex.OutOfScope {
-		stems := stemAll(expandContractions(tokenize(cleanText(p.Word, 0))))
+		words := expandContractions(tokenize(cleanText(p.Word, 0)))
+		c.words = append(c.words, words...)
+		stems := stemAll(words)
 		c.oos[stems[0]] = append(c.oos[stems[0]], phrase{stems: stems})
 	}
 	for k, ps := range c.byFirst {

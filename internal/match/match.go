@@ -178,25 +178,12 @@ func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
 		stems = maps.Clone(opts.Previous.an.stems)
 	}
 	an := &analyzer{lex: cl, stems: stems, building: true, maxBytes: maxBytes}
-	// Lexicon words are known words too (for the speller), even when no
-	// FAQ text uses them.
-	var extra []string
-	if lex != nil {
-		for _, t := range lex.Terms {
-			for _, v := range append([]string{t.Term}, t.Variants...) {
-				extra = append(extra, expandContractions(tokenize(cleanText(v, 0)))...)
-			}
-		}
-		for _, d := range append(slices.Clone(lex.Domain), lex.OutOfScope...) {
-			extra = append(extra, expandContractions(tokenize(cleanText(d.Word, 0)))...)
-		}
-	}
 	var prevIx *index
 	prevWords := 0
 	if p := opts.Previous; p != nil {
 		prevIx, prevWords = p.ix, len(p.an.spell.known)
 	}
-	ix, words, spell := buildIndex(cat, an, extra, prevIx, prevWords)
+	ix, words, spell := buildIndex(cat, an, cl.words, prevIx, prevWords)
 	for w := range words {
 		an.stem(w)
 	}

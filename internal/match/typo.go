@@ -163,9 +163,9 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 	// Prefix filtering: a word within maxd edits shares at least need of
 	// the query word's trigrams, so it appears in at least one of any
 	// (grams - need + 1) of their lists. The need-1 longest lists (the
-	// trigrams most words contain, like "ing") are skipped and need is
-	// lowered by as many: the result is exact, and only the short lists
-	// are walked.
+	// trigrams most words contain, like "ing") are skipped: every word in
+	// one of the others is a candidate, and none within the bound is lost.
+	// (sc.counts only marks the candidates already seen.)
 	var lists [maxWordBytes + 2][]int32
 	grams := 0
 	forTrigrams(w, func(g string) {
@@ -186,16 +186,12 @@ func (s *speller) fix(w string, sc *spellScratch) []string {
 			sc.counts[id]++
 		}
 	}
-	need -= skipped
 	// The best candidate: fewest edits, then the most frequent, then the
 	// lowest id (ids follow sorted order), so ties break the same way on
 	// every build and in every goroutine.
 	wbag, wmask := letterBag(w), letterMask(w)
 	best, bestD, bestF := -1, maxd+1, int32(-1)
 	for _, id := range sc.touched {
-		if int(sc.counts[id]) < need {
-			continue
-		}
 		c := s.cands[id]
 		cn := int(s.runes[id])
 		if cn-n > maxd || n-cn > maxd {
