@@ -1,9 +1,14 @@
 package match
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,4 +63,46 @@ func TestEmbeddingsFusedCachedAndFallBack(t *testing.T) {
 		t.Errorf("unreachable embedder: err %v, emb %v", err, m2.emb)
 	}
 	_ = os.Remove
+}
+
+// A misbehaving or hostile embeddings server gets a clear error, never a
+// panic or a silently wrong vector: malformed JSON, an HTTP error, a
+// vector for an input it was not sent, a missing vector, and a body past
+// the 64 MB cap.
+func TestHTTPEmbedderRejectsBadResponses(t *testing.T) {
+	tests := []struct {
+		name string
+		body func(w http.ResponseWriter)
+		want string
+	}{
+		{"not json", func(w http.ResponseWriter) { io.WriteString(w, "<html>oops</html>") }, "embeddings:"},
+		{"http error", func(w http.ResponseWriter) { w.WriteHeader(http.StatusTooManyRequests) }, "HTTP 429"},
+		{"index out of range", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":7,"embedding":[1,2]}]}`)
+		}, "out of range"},
+		{"negative index", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"object":"list","data":[{"object":"embedding","index":-1,"embedding":[1,2]}]}`)
+		}, "out of range"},
+		{"missing vector", func(w http.ResponseWriter) { io.WriteString(w, `{"object":"list","data":[]}`) }, "no vector for input 0"},
+		{"empty body", func(w http.ResponseWriter) {}, "embeddings:"},
+		{"oversized", func(w http.ResponseWriter) {
+			io.WriteString(w, `{"object":"list","data":[{"index":0,"embedding":[`)
+			chunk := strings.Repeat("1,", 1<<16)
+			for i := 0; i < (65<<20)/len(chunk); i++ {
+				io.WriteString(w, chunk)
+			}
+			io.WriteString(w, `1]}]}`)
+		}, "embeddings:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { tt.body(w) }))
+			defer srv.Close()
+			e := &HTTPEmbedder{BaseURL: srv.URL + "/v1", Model: "m"}
+			vs, err := e.Embed(context.Background(), []string{"a question"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Embed = %v, %v; want an error containing %q", vs, err, tt.want)
+			}
+		})
+	}
 }
