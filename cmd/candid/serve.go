@@ -141,9 +141,6 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 			Weight:   cfg.EmbeddingsWeight,
 			Timeout:  time.Duration(cfg.EmbeddingsTimeoutMS) * time.Millisecond,
 		}
-		if err := os.MkdirAll(mopts.Embeddings.CacheDir, 0o700); err != nil {
-			return nil, fmt.Errorf("creating the embeddings cache folder: %w", err)
-		}
 		log.Info("matching with embeddings", "model", cfg.EmbeddingsModel, "weight", cfg.EmbeddingsWeight)
 	}
 	if a.lib, err = content.NewLive(fsys, source, mopts, log); err != nil {
