@@ -50,7 +50,12 @@ type index struct {
 	gramStart []uint32
 	gramTerm  []uint32
 	gramW     []float32
-	ngramIDs  map[uint64]uint32 // FNV-1a hash of an n-gram → id
+	// term → its n-gram ids, an id repeated when the n-gram recurs
+	// ("anana"): a query word the index knows reaches its n-grams without
+	// hashing them (termGram[termGramStart[t]:termGramStart[t+1]]).
+	termGramStart []uint32
+	termGram      []uint32
+	ngramIDs      map[uint64]uint32 // FNV-1a hash of an n-gram → id
 	ngramIDF  []float32
 	maxIDF    float32 // the IDF of a term no document has
 	maxMIDF   float32
@@ -304,11 +309,22 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 	ix.postDoc, ix.postTF = make([]uint32, 0, nPost), make([]uint8, 0, nPost)
 	ix.metaEnt, ix.metaTF = make([]uint32, 0, nMeta), make([]uint8, 0, nMeta)
 	gramCount := make([]uint32, len(ngDF)+1)
+	nTG := 0
+	for id := range termGrams {
+		for _, g := range termGrams[id] {
+			nTG += int(g.w)
+		}
+	}
+	ix.termGramStart, ix.termGram = make([]uint32, 0, len(ix.term)+1), make([]uint32, 0, nTG)
 	for id := range ix.term {
 		ti := &ix.term[id]
 		var n2 float32
+		ix.termGramStart = append(ix.termGramStart, uint32(len(ix.termGram)))
 		for i := range termGrams[id] {
 			g := &termGrams[id][i]
+			for range int(g.w) {
+				ix.termGram = append(ix.termGram, g.id)
+			}
 			g.w *= ix.ngramIDF[g.id]
 			n2 += g.w * g.w
 			gramCount[g.id+1]++
@@ -324,6 +340,7 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 		ix.poolEnt, ix.poolTF = append(ix.poolEnt, tb[id].pents...), append(ix.poolTF, tb[id].ptfs...)
 		ti.q1 = uint32(len(ix.poolEnt))
 	}
+	ix.termGramStart = append(ix.termGramStart, uint32(len(ix.termGram)))
 	// Invert term → n-grams into n-gram → terms (a counting sort).
 	for g := 1; g < len(gramCount); g++ {
 		gramCount[g] += gramCount[g-1]

@@ -232,19 +232,19 @@ type scratch struct {
 
 	qw     []float32 // query n-gram weights
 	gtouch []uint32
-	tdot   []float32 // per-term dot product with the query n-grams
-	tgen   []uint32  // generation when tdot was computed
-	gen    uint32
+	tdot   []float32 // per-term dot product with the query n-grams, 0 elsewhere
+	ttouch []uint32  // terms whose tdot is set
 
 	spell spellScratch
 	heap  entryHeap // the short list under selection
+	spare []entryPre
 }
 
 func newScratch(ix *index) *scratch {
 	docs, entries := len(ix.docEntry), len(ix.ids)
 	return &scratch{acc: make([]float32, docs), ebest: make([]float32, entries),
 		emeta: make([]float32, entries), epool: make([]float32, entries), eseen: make([]bool, entries),
-		qw: make([]float32, len(ix.ngramIDF)), tdot: make([]float32, len(ix.term)), tgen: make([]uint32, len(ix.term))}
+		qw: make([]float32, len(ix.ngramIDF)), tdot: make([]float32, len(ix.term))}
 }
 
 func (s *scratch) reset() {
@@ -252,6 +252,10 @@ func (s *scratch) reset() {
 		s.qw[g] = 0
 	}
 	s.gtouch = s.gtouch[:0]
+	for _, t := range s.ttouch {
+		s.tdot[t] = 0
+	}
+	s.ttouch = s.ttouch[:0]
 	for _, d := range s.touched {
 		s.acc[d] = 0
 	}
@@ -451,7 +455,7 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 			if ti.q1-ti.q0 > commonEnts {
 				pents, ptfs := ix.poolOf(uint32(q.id))
 				for _, ep := range *h {
-					if i, ok := slices.BinarySearch(pents, ep.e); ok {
+					if i, ok := findPosting(pents, ep.e); ok {
 						s.epool[ep.e] += bm(q.pidf, float32(ptfs[i]), ix.poolLenN[ep.e])
 					}
 				}
@@ -459,22 +463,20 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 			if ti.m1-ti.m0 > commonEnts {
 				ents, mtfs := ix.metaOf(uint32(q.id))
 				for _, ep := range *h {
-					if i, ok := slices.BinarySearch(ents, ep.e); ok {
+					if i, ok := findPosting(ents, ep.e); ok {
 						s.emeta[ep.e] += bm(q.midf, float32(mtfs[i]), ix.metaLenN[ep.e])
 					}
 				}
 			}
 		}
-		for i := range *h {
-			(*h)[i].pre = pre((*h)[i].e)
+		// Keep the candidatePool best by the completed scores: a second
+		// heap in the same buffer's tail would alias, so the kept ones are
+		// re-offered from a copy in the scratch.
+		s.spare = append(s.spare[:0], *h...)
+		*h = (*h)[:0]
+		for _, ep := range s.spare {
+			h.offer(entryPre{ep.e, pre(ep.e)}, candidatePool)
 		}
-		slices.SortFunc(*h, func(a, b entryPre) int {
-			if a.pre != b.pre {
-				return cmp.Compare(b.pre, a.pre)
-			}
-			return cmp.Compare(a.e, b.e)
-		})
-		*h = (*h)[:min(len(*h), candidatePool)]
 	}
 
 	qv := m.queryVector(qts, s)
@@ -541,12 +543,31 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 func (ix *index) entryHas(t, e uint32) bool {
 	docs, _ := ix.docsOf(t)
 	lo, hi := ix.docStart[e], ix.docStart[e+1]
-	if i, _ := slices.BinarySearch(docs, lo); i < len(docs) && docs[i] < hi {
+	if i, _ := findPosting(docs, lo); i < len(docs) && docs[i] < hi {
 		return true
 	}
 	ents, _ := ix.metaOf(t)
-	_, found := slices.BinarySearch(ents, e)
+	_, found := findPosting(ents, e)
 	return found
+}
+
+// findPosting is slices.BinarySearch for posting lists, without branches in the
+// loop: which half holds x is as good as random, so a branch on it is
+// mispredicted half the time, and these searches run hundreds of times
+// per query.
+func findPosting(a []uint32, x uint32) (int, bool) {
+	lo, n := 0, len(a)
+	for n > 1 {
+		half := n / 2
+		if a[lo+half-1] < x { // compiled to a conditional move
+			lo += half
+		}
+		n -= half
+	}
+	if n == 1 && a[lo] < x {
+		lo++
+	}
+	return lo, lo < len(a) && a[lo] == x
 }
 
 // coverage is the IDF mass of the query's terms that document d contains.
@@ -623,7 +644,7 @@ func (h *entryHeap) offer(x entryPre, k int) {
 }
 
 // qvector is the query's n-gram TF-IDF vector, held in the scratch, with
-// each index term's dot product with it (tdot, valid where tgen == gen).
+// each index term's dot product with it (tdot).
 type qvector struct {
 	s    *scratch
 	norm float32
@@ -631,17 +652,22 @@ type qvector struct {
 
 func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 	ix := m.ix
-	s.gen++
-	if s.gen == 0 { // wrapped: stale stamps could look current
-		clear(s.tgen)
-		s.gen = 1
-	}
 	var n2 float32
 	for _, q := range qts {
 		if q.isNeg || q.s == "not" {
 			continue
 		}
 		n := float32(q.n)
+		if q.id >= 0 {
+			for _, id := range ix.termGram[ix.termGramStart[q.id]:ix.termGramStart[q.id+1]] {
+				if s.qw[id] == 0 {
+					s.gtouch = append(s.gtouch, id)
+				}
+				s.qw[id] += n * ix.ngramIDF[id]
+			}
+			n2 += n * n * ix.term[q.id].ngN2 // the same norm documents use
+			continue
+		}
 		var t2 float32
 		forNgrams(q.s, func(g string) {
 			if id, ok := ix.ngramIDs[hashString(g)]; ok {
@@ -657,9 +683,6 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 				t2 += wt * wt
 			}
 		})
-		if q.id >= 0 {
-			t2 = n * n * ix.term[q.id].ngN2 // the same norm documents use
-		}
 		n2 += t2
 	}
 	// Dot products of the query with every term sharing an n-gram. An
@@ -674,8 +697,8 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 		qw := s.qw[g]
 		for k := ix.gramStart[g]; k < ix.gramStart[g+1]; k++ {
 			t := ix.gramTerm[k]
-			if s.tgen[t] != s.gen {
-				s.tgen[t], s.tdot[t] = s.gen, 0
+			if s.tdot[t] == 0 {
+				s.ttouch = append(s.ttouch, t)
 			}
 			s.tdot[t] += qw * ix.gramW[k]
 		}
@@ -688,12 +711,14 @@ func (qv qvector) cosine(ix *index, d uint32) float64 {
 	if qv.norm == 0 || ix.docNorm[d] == 0 {
 		return 0
 	}
-	s := qv.s
+	// Branch-free: tdot is 0 for every term the query does not reach.
+	tdot := qv.s.tdot
+	terms := ix.fwdTerm[ix.fwdStart[d]:ix.fwdStart[d+1]]
+	tfs := ix.fwdTF[ix.fwdStart[d]:ix.fwdStart[d+1]]
+	tfs = tfs[:len(terms)]
 	var dot float32
-	for k := ix.fwdStart[d]; k < ix.fwdStart[d+1]; k++ {
-		if t := ix.fwdTerm[k]; s.tgen[t] == s.gen {
-			dot += float32(ix.fwdTF[k]) * s.tdot[t]
-		}
+	for k, t := range terms {
+		dot += float32(tfs[k]) * tdot[t]
 	}
 	return min(float64(dot/(qv.norm*ix.docNorm[d])), 1)
 }

@@ -2,6 +2,7 @@ package match
 
 import (
 	"fmt"
+	"math/rand"
 	"slices"
 	"strings"
 	"sync"
@@ -287,4 +288,23 @@ func TestConcurrentMatch(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+}
+
+func TestFindPostingMatchesBinarySearch(t *testing.T) {
+	rng := rand.New(rand.NewSource(1))
+	for n := 0; n < 40; n++ {
+		a := make([]uint32, n)
+		for i := range a {
+			a[i] = uint32(rng.Intn(60))
+		}
+		slices.Sort(a)
+		a = slices.Compact(a)
+		for x := uint32(0); x < 64; x++ {
+			wi, wok := slices.BinarySearch(a, x)
+			gi, gok := findPosting(a, x)
+			if wi != gi || wok != gok {
+				t.Fatalf("findPosting(%v, %d) = %d, %v; want %d, %v", a, x, gi, gok, wi, wok)
+			}
+		}
+	}
 }
