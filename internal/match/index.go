@@ -56,10 +56,10 @@ type index struct {
 	termGramStart []uint32
 	termGram      []uint32
 	ngramIDs      map[uint64]uint32 // FNV-1a hash of an n-gram → id
-	ngramIDF  []float32
-	maxIDF    float32 // the IDF of a term no document has
-	maxMIDF   float32
-	maxNgIDF  float32
+	ngramIDF      []float32
+	maxIDF        float32 // the IDF of a term no document has
+	maxMIDF       float32
+	maxNgIDF      float32
 }
 
 type termInfo struct {
