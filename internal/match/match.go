@@ -239,8 +239,11 @@ type scratch struct {
 	tdot   []float32 // per-term dot product with the query n-grams, 0 elsewhere
 	ttouch []uint32  // terms whose tdot is set
 
-	spell spellScratch
+	text  textScratch
 	heap  entryHeap // the short list under selection
+	qts   []qterm
+	cands []scored
+	feats []float64 // decide's calibration inputs
 	spare []entryPre
 }
 
@@ -309,17 +312,27 @@ type ranking struct {
 // rank scores the query against the index with weights w. It is the whole
 // of matching except calibration, and is what tuning calls.
 func (m *Matcher) rank(query string, w Weights) ranking {
-	ix := m.ix
-	known := func(s string) bool { _, ok := ix.terms[s]; return ok }
 	s := m.pool.Get().(*scratch)
 	defer func() { s.reset(); m.pool.Put(s) }()
-	a := m.an.analyzeWith(query, true, known, &s.spell)
+	r := m.rankIn(s, query, w)
+	r.cands = slices.Clone(r.cands) // they live in s
+	return r
+}
+
+// rankIn is rank in the scratch s: the ranking's candidates live in s and
+// are valid until s is reset.
+func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
+	ix := m.ix
+	known := func(s string) bool { _, ok := ix.terms[s]; return ok }
+	a := m.an.analyzeWith(query, true, known, &s.text)
 	r := ranking{a: a}
+	r.a.terms = nil // they live in s; only this function reads them
 	if len(a.terms) == 0 {
 		return r
 	}
 	// Distinct query terms and the query's IDF mass.
-	qts := make([]qterm, 0, len(a.terms))
+	qts := s.qts[:0]
+	defer func() { s.qts = qts[:0] }()
 	var mass, mmass, pmass float64
 	for _, t := range a.terms {
 		if i := slices.IndexFunc(qts, func(q qterm) bool { return q.s == t }); i >= 0 {
@@ -489,7 +502,8 @@ func (m *Matcher) rank(query string, w Weights) ranking {
 		qe = m.emb.query(query) // nil on error or timeout: lexical only
 		r.embedded = qe != nil
 	}
-	r.cands = make([]scored, 0, len(*h))
+	r.cands = s.cands[:0]
+	defer func() { s.cands = r.cands[:0] }()
 	for _, ep := range *h {
 		e := ep.e
 		c := scored{entry: int(e), meta: float64(s.emeta[e]) * invMM, pool: float64(s.epool[e]) * invPM}
@@ -731,19 +745,30 @@ func (qv qvector) cosine(ix *index, d uint32) float64 {
 // safe for concurrent use; its work is bounded by MaxQueryBytes and
 // MaxQueryTokens whatever the input.
 func (m *Matcher) Match(query string) Result {
-	return decide(m.cal, m.th, m.ix.ids, m.rank(query, m.w), false)
+	return m.match(query, false)
+}
+
+func (m *Matcher) match(query string, explain bool) Result {
+	s := m.pool.Get().(*scratch)
+	defer func() { s.reset(); m.pool.Put(s) }()
+	return decideIn(s, m.cal, m.th, m.ix.ids, m.rankIn(s, query, m.w), explain)
 }
 
 // Explain is Match with Result.Features filled in, for debugging and
 // tests; Match leaves them out, since building them costs as much as a
 // tenth of a query.
 func (m *Matcher) Explain(query string) Result {
-	return decide(m.cal, m.th, m.ix.ids, m.rank(query, m.w), true)
+	return m.match(query, true)
 }
 
 // decide calibrates the short list of r and applies the thresholds; ids
 // maps entry numbers to IDs. explain fills Result.Features.
 func decide(cal *Calibration, th Thresholds, ids []string, r ranking, explain bool) Result {
+	return decideIn(nil, cal, th, ids, r, explain)
+}
+
+// decideIn is decide with its working memory in s (nil: allocated).
+func decideIn(s *scratch, cal *Calibration, th Thresholds, ids []string, r ranking, explain bool) Result {
 	var res Result
 	if explain {
 		res.Features = map[string]float64{
@@ -756,29 +781,42 @@ func decide(cal *Calibration, th Thresholds, ids []string, r ranking, explain bo
 		}
 	}
 	n := min(len(r.cands), MaxCandidates)
-	type cc struct {
-		c    Candidate
-		feat []float64
+	var buf []float64
+	if s != nil {
+		buf = s.feats[:0]
 	}
-	out := make([]cc, 0, n)
-	buf := make([]float64, 0, n*len(featureNames)) // one allocation for all
+	buf = slices.Grow(buf, n*len(featureNames)) // one allocation for all, at most
+	res.Candidates = make([]Candidate, n)
+	first := 0 // the top candidate's features: buf[first:]
 	for i := 0; i < n; i++ {
 		f := features(r, i, buf[len(buf):len(buf)])
+		res.Candidates[i] = Candidate{ID: ids[r.cands[i].entry], Score: cal.predict(f)}
 		buf = buf[:len(buf)+len(f)]
-		out = append(out, cc{Candidate{ID: ids[r.cands[i].entry], Score: cal.predict(f)}, f})
 	}
 	// Re-rank the short list by calibrated probability: it weighs margin
-	// and coverage, which the fused score alone does not.
-	slices.SortStableFunc(out, func(a, b cc) int { return cmp.Compare(b.c.Score, a.c.Score) })
-	res.Candidates = make([]Candidate, len(out))
-	for i, o := range out {
-		res.Candidates[i] = o.c
+	// and coverage, which the fused score alone does not. Stable, so ties
+	// keep the fused order; by hand, since n ≤ MaxCandidates.
+	top := 0
+	for i := 1; i < n; i++ {
+		c := res.Candidates[i]
+		j := i
+		for ; j > 0 && res.Candidates[j-1].Score < c.Score; j-- {
+			res.Candidates[j] = res.Candidates[j-1]
+		}
+		res.Candidates[j] = c
+		if j == 0 {
+			top = i
+		}
 	}
-	if len(out) > 0 {
-		res.Confidence = out[0].c.Score
+	if s != nil {
+		s.feats = buf[:0]
+	}
+	if n > 0 {
+		res.Confidence = res.Candidates[0].Score
 		if explain {
+			first = top * len(featureNames)
 			for i, name := range baseFeatures {
-				res.Features[name] = out[0].feat[i]
+				res.Features[name] = buf[first+i]
 			}
 		}
 	}
@@ -787,9 +825,9 @@ func decide(cal *Calibration, th Thresholds, ids []string, r ranking, explain bo
 		// A request for content (erotica, sexting, role-play) is out of
 		// scope whatever it matches: its words are the domain's words.
 		res.Decision = OutOfScope
-	case len(out) > 0 && res.Confidence >= th.Answer:
+	case n > 0 && res.Confidence >= th.Answer:
 		res.Decision = Answer
-	case len(out) > 0 && res.Confidence >= th.Suggest:
+	case n > 0 && res.Confidence >= th.Suggest:
 		// Suggested even without a domain word: the lexicon cannot list
 		// every word of the field ("girth", "dental dam"), and "did you
 		// mean" is a cheap mistake where "out of scope" is a rude one.

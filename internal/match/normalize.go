@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -68,8 +69,10 @@ func isWordRune(r rune) bool {
 // tokenize splits cleaned text into words: runs of letters, digits and
 // combining marks, with an apostrophe kept between two letters ("can't").
 // Words are cut to maxWordBytes.
-func tokenize(s string) []string {
-	var out []string
+func tokenize(s string) []string { return tokenizeTo(nil, s) }
+
+// tokenizeTo is tokenize appending to out.
+func tokenizeTo(out []string, s string) []string {
 	start := -1
 	flush := func(end int) {
 		if start >= 0 {
@@ -119,8 +122,11 @@ var contractions = map[string][]string{
 
 // expandContractions rewrites "can't", "cant" and friends to their words and
 // drops the possessive "'s", so "not" survives as a token of its own.
-func expandContractions(words []string) []string {
-	out := words[:0:0]
+func expandContractions(words []string) []string { return expandTo(nil, words) }
+
+// expandTo is expandContractions appending to out, which must not share
+// memory with words.
+func expandTo(out, words []string) []string {
 	for _, w := range words {
 		if exp, ok := contractions[w]; ok {
 			out = append(out, exp...)
@@ -281,41 +287,58 @@ func (a *analyzer) analyze(text string, query bool, known func(string) bool) ana
 	return a.analyzeWith(text, query, known, nil)
 }
 
-// analyzeWith is analyze with the query's pooled speller scratch.
-func (a *analyzer) analyzeWith(text string, query bool, known func(string) bool, sc *spellScratch) analysis {
+// textScratch is one query's reusable analysis buffers, pooled with the
+// rest of its scratch so that analysing a query allocates little. The
+// terms of an analysis made with it live in it: valid until its next use.
+type textScratch struct {
+	spell                spellScratch
+	tokens, words, stems []string
+	terms                []string
+}
+
+// analyzeWith is analyze with a query's pooled buffers (nil: fresh ones,
+// which the result may keep).
+func (a *analyzer) analyzeWith(text string, query bool, known func(string) bool, ts *textScratch) analysis {
+	if ts == nil {
+		ts = &textScratch{}
+	}
 	limit := 0
 	if query {
 		limit = a.maxBytes
 	}
-	words := tokenize(cleanText(text, limit))
-	if query && len(words) > MaxQueryTokens {
-		words = words[:MaxQueryTokens]
+	ts.tokens = tokenizeTo(ts.tokens[:0], cleanText(text, limit))
+	tokens := ts.tokens
+	if query && len(tokens) > MaxQueryTokens {
+		tokens = tokens[:MaxQueryTokens]
 	}
-	words = markAges(expandContractions(words))
+	ts.words = expandTo(ts.words[:0], tokens)
+	words := markAges(ts.words)
 	if a.building && a.words != nil {
 		for _, w := range words {
 			a.words[w]++
 		}
 	}
-	var res analysis
-	if query {
-		// Requests are recognised on the words as typed: correction could
-		// turn an unknown word of a request into a domain word.
-		if len(a.lex.oos) > 0 {
-			st := make([]string, len(words))
-			for i, w := range words {
-				st[i] = a.stem(w)
-			}
-			res.offTopic = a.lex.outOfScope(st)
-		}
-	}
-	if query && a.spell != nil {
-		words, res.corrected = a.spell.correct(words, sc)
-	}
-	stems := make([]string, len(words))
+	ts.stems = slices.Grow(ts.stems[:0], len(words))
+	stems := ts.stems[:len(words)]
 	for i, w := range words {
 		stems[i] = a.stem(w)
 	}
+	var res analysis
+	// Requests are recognised on the words as typed: correction could
+	// turn an unknown word of a request into a domain word.
+	if query && len(a.lex.oos) > 0 {
+		res.offTopic = a.lex.outOfScope(stems)
+	}
+	if query && a.spell != nil {
+		words, res.corrected = a.spell.correct(words, &ts.spell)
+		if res.corrected > 0 { // rare: stem the corrected text afresh
+			stems = make([]string, len(words))
+			for i, w := range words {
+				stems[i] = a.stem(w)
+			}
+		}
+	}
+	res.terms = ts.terms[:0]
 	// A lexicon phrase adds its canonical term and keeps its own words: the
 	// canonical term joins "boner" and "stiffy", the kept words still match
 	// a paraphrase that says it differently ("come way too fast"). The phrase
@@ -370,5 +393,6 @@ func (a *analyzer) analyzeWith(text string, query bool, known func(string) bool,
 		}
 		addTerm(s)
 	}
+	ts.terms = res.terms
 	return res
 }
