@@ -511,7 +511,14 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		bestDoc := -1
 		for d := ix.docStart[e]; d < ix.docStart[e+1]; d++ {
 			bm := float64(s.acc[d]) * invM
-			cs := qv.cosine(ix, d)
+			// The n-gram cosine, written out here: it runs for every
+			// document of every short-listed entry, and a call cost as
+			// much as the arithmetic.
+			cs := 0.0
+			if n := ix.docNorm[d]; qv.norm != 0 && n != 0 {
+				k0, k1 := ix.fwdStart[d], ix.fwdStart[d+1]
+				cs = min(float64(dot(s.tdot, ix.fwdTerm[k0:k1], ix.fwdTF[k0:k1])/(qv.norm*n)), 1)
+			}
 			f := w.BM25*bm + w.NGram*cs
 			if qe != nil {
 				f += m.emb.opts.Weight * m.emb.cosine(qe, d)
@@ -724,21 +731,15 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 	return qvector{s: s, norm: float32(math.Sqrt(float64(n2)))}
 }
 
-// cosine of the query with document d: Σ over d's terms of tf · (term · q).
-func (qv qvector) cosine(ix *index, d uint32) float64 {
-	if qv.norm == 0 || ix.docNorm[d] == 0 {
-		return 0
-	}
-	// Branch-free: tdot is 0 for every term the query does not reach.
-	tdot := qv.s.tdot
-	terms := ix.fwdTerm[ix.fwdStart[d]:ix.fwdStart[d+1]]
-	tfs := ix.fwdTF[ix.fwdStart[d]:ix.fwdStart[d+1]]
+// dot is Σ tfs[k]·tdot[terms[k]], branch-free: tdot is 0 for every term
+// the query does not reach.
+func dot(tdot []float32, terms []uint32, tfs []uint8) float32 {
 	tfs = tfs[:len(terms)]
-	var dot float32
+	var sum float32
 	for k, t := range terms {
-		dot += float32(tfs[k]) * tdot[t]
+		sum += float32(tfs[k]) * tdot[t]
 	}
-	return min(float64(dot/(qv.norm*ix.docNorm[d])), 1)
+	return sum
 }
 
 // Match ranks the catalog for query and decides what to do. It is pure and
