@@ -1,7 +1,6 @@
 package match
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -251,7 +250,7 @@ func newScratch(ix *index) *scratch {
 	docs, entries := len(ix.docEntry), len(ix.ids)
 	return &scratch{acc: make([]float32, docs), ebest: make([]float32, entries),
 		emeta: make([]float32, entries), epool: make([]float32, entries), eseen: make([]bool, entries),
-		qw: make([]float32, len(ix.ngramIDF)), tdot: make([]float32, len(ix.term))}
+		qw: make([]float32, len(ix.ngramIDF)), tdot: make([]float32, len(ix.term)), ttouch: make([]uint32, 0, len(ix.term)+1)}
 }
 
 func (s *scratch) reset() {
@@ -295,6 +294,8 @@ type scored struct {
 	cov    float64 // share of the query's IDF mass in the best document
 	ecov   float64 // share of the query's IDF mass anywhere in the entry
 	miss   float64 // IDF of the weightiest query word the entry lacks, / max IDF
+
+	bestDoc int // the document that gave fused, or -1
 }
 
 // ranking is everything Match computes before calibration.
@@ -533,20 +534,26 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		}
 		c.second = second
 		c.fused = best + w.Multi*second + w.Meta*c.meta + w.Pool*c.pool
-		c.cov = coverage(ix, bestDoc, qts) / mass
+		c.bestDoc = bestDoc
 		r.cands = append(r.cands, c)
 	}
-	slices.SortFunc(r.cands, func(a, b scored) int {
-		if a.fused != b.fused {
-			return cmp.Compare(b.fused, a.fused)
+	// Best first (ties: lower entry first). By hand: at most 16, and the
+	// comparator's calls cost more than the moves.
+	for i := 1; i < len(r.cands); i++ {
+		c := r.cands[i]
+		j := i
+		for ; j > 0 && (r.cands[j-1].fused < c.fused || r.cands[j-1].fused == c.fused && r.cands[j-1].entry > c.entry); j-- {
+			r.cands[j] = r.cands[j-1]
 		}
-		return cmp.Compare(a.entry, b.entry)
-	})
-	// Entry-level coverage for the short list: paraphrases are diverse by
-	// design, so a right entry often covers the question only across
-	// several of its texts; a wrong one leaves a weighty word unmatched.
+		r.cands[j] = c
+	}
+	// Coverage, for the short list only (only it is calibrated). The
+	// entry-level one matters because paraphrases are diverse by design,
+	// so a right entry often covers the question only across several of
+	// its texts; a wrong one leaves a weighty word unmatched.
 	for i := 0; i < min(len(r.cands), MaxCandidates); i++ {
 		c := &r.cands[i]
+		c.cov = coverage(ix, c.bestDoc, qts) / mass
 		var got, miss float64
 		for _, q := range qts {
 			if q.isNeg || q.idf == 0 {
@@ -715,19 +722,30 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 	// costs most: it is skipped (it still counts in the query's norm), which
 	// bounds the work per query at any vocabulary size.
 	limit := uint32(max(64, len(ix.term)/64))
+	tt := s.ttouch[:cap(s.ttouch)] // as long as the vocabulary: see newScratch
+	nt := len(s.ttouch)
 	for _, g := range s.gtouch {
 		if ix.gramStart[g+1]-ix.gramStart[g] > limit {
 			continue
 		}
 		qw := s.qw[g]
-		for k := ix.gramStart[g]; k < ix.gramStart[g+1]; k++ {
-			t := ix.gramTerm[k]
-			if s.tdot[t] == 0 {
-				s.ttouch = append(s.ttouch, t)
+		terms := ix.gramTerm[ix.gramStart[g]:ix.gramStart[g+1]]
+		ws := ix.gramW[ix.gramStart[g]:ix.gramStart[g+1]]
+		ws = ws[:len(terms)]
+		for k, t := range terms {
+			// Record t the first time (tdot is still +0) without a
+			// branch: whether a term was reached before is as good as
+			// random, and a mispredicted branch per step cost a third of
+			// this loop. The slot is always written, and kept only then.
+			v := s.tdot[t]
+			tt[nt] = t
+			if math.Float32bits(v) == 0 {
+				nt++
 			}
-			s.tdot[t] += qw * ix.gramW[k]
+			s.tdot[t] = v + qw*ws[k]
 		}
 	}
+	s.ttouch = tt[:nt]
 	return qvector{s: s, norm: float32(math.Sqrt(float64(n2)))}
 }
 
