@@ -238,18 +238,19 @@ type scratch struct {
 	tdot   []float32 // per-term dot product with the query n-grams, 0 elsewhere
 	ttouch []uint32  // terms whose tdot is set
 
-	text  textScratch
-	heap  entryHeap // the short list under selection
-	qts   []qterm
-	cands []scored
-	feats []float64 // decide's calibration inputs
-	spare []entryPre
+	text    textScratch
+	heap    entryHeap // the short list under selection
+	qts     []qterm
+	cands   []scored
+	feats   []float64 // decide's calibration inputs
+	spare   []entryPre
+	inShort []bool // per entry: in the short list (set only while completing it)
 }
 
 func newScratch(ix *index) *scratch {
 	docs, entries := len(ix.docEntry), len(ix.ids)
 	return &scratch{acc: make([]float32, docs), ebest: make([]float32, entries),
-		emeta: make([]float32, entries), epool: make([]float32, entries), eseen: make([]bool, entries),
+		emeta: make([]float32, entries), epool: make([]float32, entries), eseen: make([]bool, entries), inShort: make([]bool, entries),
 		qw: make([]float32, len(ix.ngramIDF)), tdot: make([]float32, len(ix.term)), ttouch: make([]uint32, 0, len(ix.term)+1)}
 }
 
@@ -464,7 +465,29 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		h.offer(entryPre{e, pre(e)}, pool)
 	}
 	if prune {
-		// The common terms' pool and meta scores, for the short list only.
+		// The common terms' pool and meta scores, for the short list only:
+		// by binary search of each short-listed entry in a long posting
+		// list, or, when the list is short enough, by one pass over it
+		// (sequential reads beat the searches' scattered ones).
+		for _, ep := range *h {
+			s.inShort[ep.e] = true
+		}
+		add := func(list []uint32, tfs []uint8, idf float32, lenN, dst []float32) {
+			tfs = tfs[:len(list)]
+			if len(list) <= 8*len(*h) {
+				for i, e := range list {
+					if s.inShort[e] {
+						dst[e] += bm(idf, float32(tfs[i]), lenN[e])
+					}
+				}
+				return
+			}
+			for _, ep := range *h {
+				if i, ok := findPosting(list, ep.e); ok {
+					dst[ep.e] += bm(idf, float32(tfs[i]), lenN[ep.e])
+				}
+			}
+		}
 		for _, q := range qts {
 			if q.id < 0 {
 				continue
@@ -472,20 +495,15 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 			ti := &ix.term[q.id]
 			if ti.q1-ti.q0 > commonEnts {
 				pents, ptfs := ix.poolOf(uint32(q.id))
-				for _, ep := range *h {
-					if i, ok := findPosting(pents, ep.e); ok {
-						s.epool[ep.e] += bm(q.pidf, float32(ptfs[i]), ix.poolLenN[ep.e])
-					}
-				}
+				add(pents, ptfs, q.pidf, ix.poolLenN, s.epool)
 			}
 			if ti.m1-ti.m0 > commonEnts {
 				ents, mtfs := ix.metaOf(uint32(q.id))
-				for _, ep := range *h {
-					if i, ok := findPosting(ents, ep.e); ok {
-						s.emeta[ep.e] += bm(q.midf, float32(mtfs[i]), ix.metaLenN[ep.e])
-					}
-				}
+				add(ents, mtfs, q.midf, ix.metaLenN, s.emeta)
 			}
+		}
+		for _, ep := range *h {
+			s.inShort[ep.e] = false
 		}
 		// Keep the candidatePool best by the completed scores: a second
 		// heap in the same buffer's tail would alias, so the kept ones are
