@@ -330,13 +330,23 @@ func (a *analyzer) analyzeWith(text string, query bool, known func(string) bool,
 		res.offTopic = a.lex.outOfScope(stems)
 	}
 	if query && a.spell != nil {
-		words, res.corrected = a.spell.correct(words, &ts.spell)
-		if res.corrected > 0 { // rare: stem the corrected text afresh
-			stems = make([]string, len(words))
-			for i, w := range words {
+		var fixed []string
+		fixed, res.corrected = a.spell.correct(words, &ts.spell)
+		switch {
+		case res.corrected == 0:
+		case len(fixed) == len(words): // words replaced one for one: restem those
+			for i, w := range fixed {
+				if w != words[i] {
+					stems[i] = a.stem(w)
+				}
+			}
+		default: // a word was split
+			stems = make([]string, len(fixed))
+			for i, w := range fixed {
 				stems[i] = a.stem(w)
 			}
 		}
+		words = fixed
 	}
 	res.terms = ts.terms[:0]
 	// A lexicon phrase adds its canonical term and keeps its own words: the
