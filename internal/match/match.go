@@ -524,8 +524,25 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 	}
 	r.cands = s.cands[:0]
 	defer func() { s.cands = r.cands[:0] }()
+	// Only the best MaxCandidates by fused score are ever used, and fused
+	// is at most pre + NGram + Multi·(BM25·bm + NGram) (a cosine is at
+	// most 1, the second document at most the best). Taking the short
+	// list by pre, best first, an entry whose bound is below the fifth
+	// fused score so far cannot reach the top and is not re-scored: on
+	// the real FAQ that skips most of the short list, whose documents are
+	// most of a query's cost. Results are exactly those of scoring all.
+	bounded := qe == nil && w.NGram >= 0 && w.Multi >= 0
+	sortByPre(*h)
+	var top [MaxCandidates]float64 // the best fused scores so far, descending
+	ntop := 0
 	for _, ep := range *h {
 		e := ep.e
+		if bounded && ntop == len(top) {
+			ub := ep.pre + w.NGram + w.Multi*(w.BM25*float64(s.ebest[e])*invM+w.NGram)
+			if ub+1e-9 < top[len(top)-1] {
+				continue
+			}
+		}
 		c := scored{entry: int(e), meta: float64(s.emeta[e]) * invMM, pool: float64(s.epool[e]) * invPM}
 		best, second := -1.0, 0.0
 		bestDoc := -1
@@ -555,6 +572,17 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		c.fused = best + w.Multi*second + w.Meta*c.meta + w.Pool*c.pool
 		c.bestDoc = bestDoc
 		r.cands = append(r.cands, c)
+		// Insert c.fused into top.
+		j := min(ntop, len(top)-1)
+		if ntop < len(top) {
+			ntop++
+		} else if c.fused <= top[j] {
+			continue
+		}
+		for ; j > 0 && top[j-1] < c.fused; j-- {
+			top[j] = top[j-1]
+		}
+		top[j] = c.fused
 	}
 	// Best first (ties: lower entry first). By hand: at most 16, and the
 	// comparator's calls cost more than the moves.
@@ -587,6 +615,19 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		c.ecov, c.miss = got/mass, miss/float64(ix.maxIDF)
 	}
 	return r
+}
+
+// sortByPre sorts the short list by pre-score, best first (ties: lower
+// entry first).
+func sortByPre(h []entryPre) {
+	for i := 1; i < len(h); i++ {
+		x := h[i]
+		j := i
+		for ; j > 0 && weaker(h[j-1], x); j-- {
+			h[j] = h[j-1]
+		}
+		h[j] = x
+	}
 }
 
 // entryHas reports whether any document or the meta field of entry e
