@@ -3,6 +3,7 @@ package match
 import (
 	"fmt"
 	"math/rand"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -304,6 +305,40 @@ func TestFindPostingMatchesBinarySearch(t *testing.T) {
 			gi, gok := findPosting(a, x)
 			if wi != gi || wok != gok {
 				t.Fatalf("findPosting(%v, %d) = %d, %v; want %d, %v", a, x, gi, gok, wi, wok)
+			}
+		}
+	}
+}
+
+// The bound that skips short-listed entries must never change a result:
+// every question of dev and own, and the synthetic benchmark queries,
+// get the same candidates, scores and decision with and without it.
+func TestShortListBoundIsExact(t *testing.T) {
+	cat, lex := loadReal(t)
+	syn, synQs := synthetic(1000)
+	var qs []string
+	for _, path := range []string{devCasesPath, ownCasesPath, negCasesPath} {
+		for _, c := range loadCases(t, path) {
+			qs = append(qs, c.Q)
+		}
+	}
+	for _, tc := range []struct {
+		cat *faq.Catalog
+		qs  []string
+	}{{cat, qs}, {syn, synQs}} {
+		m, err := New(tc.cat, lex, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := New(tc.cat, lex, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		all.exhaustive = true
+		for _, q := range tc.qs {
+			got, want := m.Match(q), all.Match(q)
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%q:\n bounded    %+v\n exhaustive %+v", q, got, want)
 			}
 		}
 	}
