@@ -45,11 +45,10 @@ type index struct {
 	poolEnt []uint32
 	poolTF  []uint8
 	// n-gram → the terms that contain it, with IDF·count weights
-	// (gramTerm/gramW[gramStart[g]:gramStart[g+1]]), so a query reaches
+	// (gramPost[gramStart[g]:gramStart[g+1]], id = term), so a query reaches
 	// the terms that share its n-grams without scanning any others.
 	gramStart []uint32
-	gramTerm  []uint32
-	gramW     []float32
+	gramPost  []ngramW // interleaved: the walk reads one stream, not two
 	// term → its n-gram ids, an id repeated when the n-gram recurs
 	// ("anana"): a query word the index knows reaches its n-grams without
 	// hashing them (termGram[termGramStart[t]:termGramStart[t+1]]).
@@ -348,11 +347,11 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 	ix.gramStart = gramCount
 	fill := slices.Clone(gramCount[:len(gramCount)-1])
 	total := gramCount[len(gramCount)-1]
-	ix.gramTerm, ix.gramW = make([]uint32, total), make([]float32, total)
+	ix.gramPost = make([]ngramW, total)
 	for id := range termGrams {
 		for _, g := range termGrams[id] {
 			k := fill[g.id]
-			ix.gramTerm[k], ix.gramW[k] = uint32(id), g.w
+			ix.gramPost[k] = ngramW{id: uint32(id), w: g.w}
 			fill[g.id]++
 		}
 	}

@@ -792,20 +792,18 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 			continue
 		}
 		qw := s.qw[g]
-		terms := ix.gramTerm[ix.gramStart[g]:ix.gramStart[g+1]]
-		ws := ix.gramW[ix.gramStart[g]:ix.gramStart[g+1]]
-		ws = ws[:len(terms)]
-		for k, t := range terms {
+		for _, p := range ix.gramPost[ix.gramStart[g]:ix.gramStart[g+1]] {
 			// Record t the first time (tdot is still +0) without a
 			// branch: whether a term was reached before is as good as
 			// random, and a mispredicted branch per step cost a third of
 			// this loop. The slot is always written, and kept only then.
+			t := p.id
 			v := s.tdot[t]
 			tt[nt] = t
 			if math.Float32bits(v) == 0 {
 				nt++
 			}
-			s.tdot[t] = v + qw*ws[k]
+			s.tdot[t] = v + qw*p.w
 		}
 	}
 	s.ttouch = tt[:nt]
