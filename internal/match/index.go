@@ -386,17 +386,23 @@ type entryTerms struct {
 func analyzeCatalog(cat *faq.Catalog, an *analyzer) []entryTerms {
 	out := make([]entryTerms, len(cat.Entries))
 	one := func(a *analyzer, lo, hi int) {
+		// One set of buffers per worker; the terms, which the index
+		// keeps, are copied out at their exact size.
+		var ts textScratch
+		terms := func(text string) []string {
+			return slices.Clip(slices.Clone(a.analyzeWith(text, false, nil, &ts).terms))
+		}
 		for e := lo; e < hi; e++ {
 			en := cat.Entries[e]
 			texts := en.Texts()
 			et := entryTerms{texts: make([][]string, len(texts)), tags: make([][]string, len(en.Tags))}
 			for i, t := range texts {
-				et.texts[i] = a.analyze(t, false, nil).terms
+				et.texts[i] = terms(t)
 			}
 			for i, t := range en.Tags {
-				et.tags[i] = a.analyze(t, false, nil).terms
+				et.tags[i] = terms(t)
 			}
-			et.answer = a.analyze(en.Answer, false, nil).terms
+			et.answer = terms(en.Answer)
 			out[e] = et
 		}
 	}
