@@ -59,7 +59,7 @@ func TestQualityReportOwn(t *testing.T) {
 // never answers more, and never adds wrong answers.
 func TestThresholdTradeoff(t *testing.T) {
 	cat, lex := loadReal(t)
-	for _, set := range []string{devCasesPath, ownCasesPath, "../../eval/fresh.jsonl"} {
+	for _, set := range []string{devCasesPath, ownCasesPath, "../../eval/fresh.jsonl", "../../eval/fresh2.jsonl"} {
 		cases := loadCases(t, set)
 		prevAcc, prevWrong := 2.0, 2.0
 		for _, th := range []float64{0.3, 0.4, 0.5, DefaultThresholds().Answer, 0.6, 0.7, 0.8, 0.9, 0.95} {

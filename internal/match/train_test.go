@@ -15,8 +15,8 @@ package match
 //     questions written for training;
 //   - ../shared/eval/dev.jsonl: the dev set.
 //
-// eval/own.jsonl and eval/fresh.jsonl are held-out test sets: they are
-// never read here.
+// eval/own.jsonl, eval/fresh.jsonl and eval/fresh2.jsonl are held-out test
+// sets: they are never read here.
 
 import (
 	"encoding/json"
