@@ -70,24 +70,22 @@ func BenchmarkVsBleve(b *testing.B) {
 				m.Match(q)
 				bl.Rank(q)
 			}
+			// pass times one engine over every query, after a collection.
+			pass := func(lat []time.Duration, run func(string)) []time.Duration {
+				b.StopTimer()
+				runtime.GC()
+				b.StartTimer()
+				for _, q := range qs {
+					t0 := time.Now()
+					run(q)
+					lat = append(lat, time.Since(t0))
+				}
+				return lat
+			}
 			b.ResetTimer()
 			for len(mLat) < n {
-				b.StopTimer()
-				runtime.GC()
-				b.StartTimer()
-				for _, q := range qs {
-					t0 := time.Now()
-					m.Match(q)
-					mLat = append(mLat, time.Since(t0))
-				}
-				b.StopTimer()
-				runtime.GC()
-				b.StartTimer()
-				for _, q := range qs {
-					t0 := time.Now()
-					bl.Rank(q)
-					bLat = append(bLat, time.Since(t0))
-				}
+				mLat = pass(mLat, func(q string) { m.Match(q) })
+				bLat = pass(bLat, func(q string) { bl.Rank(q) })
 			}
 			// Mixed: query by query, one then the other.
 			mixM, mixB := make([]time.Duration, 0, n), make([]time.Duration, 0, n)
