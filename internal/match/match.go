@@ -534,7 +534,7 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 	// fused score so far cannot reach the top and is not re-scored: on
 	// the real FAQ that skips most of the short list, whose documents are
 	// most of a query's cost. Results are exactly those of scoring all.
-	bounded := qe == nil && w.NGram >= 0 && w.Multi >= 0 && !m.exhaustive
+	bounded := qe == nil && w.BM25 >= 0 && w.NGram >= 0 && w.Multi >= 0 && !m.exhaustive
 	sortByPre(*h)
 	var top [MaxCandidates]float64 // the best fused scores so far, descending
 	ntop := 0
