@@ -343,3 +343,43 @@ func TestShortListBoundIsExact(t *testing.T) {
 		}
 	}
 }
+
+// A query's pooled scratch must come back clean: each question gets the
+// same result whatever was asked before it (forwards, backwards, and first
+// on a new Matcher), on the real FAQ and on a synthetic catalog whose
+// common words take the pruned paths.
+func TestResultIndependentOfPreviousQueries(t *testing.T) {
+	cat, lex := loadReal(t)
+	var qs []string
+	for _, c := range loadCases(t, ownCasesPath) {
+		qs = append(qs, c.Q)
+	}
+	syn, synQs := synthetic(1000)
+	for _, tc := range []struct {
+		cat *faq.Catalog
+		qs  []string
+	}{{cat, qs}, {syn, synQs}} {
+		m, err := New(tc.cat, lex, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		forward := make([]Result, len(tc.qs))
+		for i, q := range tc.qs {
+			forward[i] = m.Match(q)
+		}
+		for i := len(tc.qs) - 1; i >= 0; i-- {
+			if got := m.Match(tc.qs[i]); !reflect.DeepEqual(got, forward[i]) {
+				t.Errorf("%q backwards: %+v, forwards: %+v", tc.qs[i], got, forward[i])
+			}
+		}
+		for i := 0; i < len(tc.qs); i += 17 {
+			fresh, err := New(tc.cat, lex, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fresh.Match(tc.qs[i]); !reflect.DeepEqual(got, forward[i]) {
+				t.Errorf("%q first on a new matcher: %+v, after others: %+v", tc.qs[i], got, forward[i])
+			}
+		}
+	}
+}
