@@ -45,10 +45,10 @@ type index struct {
 	poolEnt []uint32
 	poolTF  []uint8
 	// n-gram → the terms that contain it, with IDF·count weights
-	// (gramPost[gramStart[g]:gramStart[g+1]], id = term), so a query reaches
+	// (gramPost[gramStart[g]:gramStart[g+1]], see gramPosting), so a query reaches
 	// the terms that share its n-grams without scanning any others.
 	gramStart []uint32
-	gramPost  []ngramW // interleaved: the walk reads one stream, not two
+	gramPost  []uint32 // gramPosting: term and count in 4 bytes
 	// term → its n-gram ids, an id repeated when the n-gram recurs
 	// ("anana"): a query word the index knows reaches its n-grams without
 	// hashing them (termGram[termGramStart[t]:termGramStart[t+1]]).
@@ -108,9 +108,23 @@ func hashString(s string) uint64 {
 	return h
 }
 
+// A gram posting packs a term id (low 26 bits) and how often the n-gram
+// occurs in the term (high 6 bits: a term has at most maxWordBytes bytes, so
+// at most 40 n-grams of one size). Its weight is count·IDF, computed when
+// read; storing the float doubled the table, which is a tenth of the index
+// at 10k entries.
+const (
+	gramTermBits = 26
+	gramTermMask = 1<<gramTermBits - 1
+	maxTerms     = 1 << gramTermBits
+)
+
+func gramPosting(term uint32, count float32) uint32 { return term | uint32(count)<<gramTermBits }
+
 type ngramW struct {
-	id uint32
-	w  float32
+	id    uint32
+	w     float32 // the count while building, then count·IDF
+	count float32
 }
 
 func bm25IDF(n, df int) float32 {
@@ -324,6 +338,7 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 			for range int(g.w) {
 				ix.termGram = append(ix.termGram, g.id)
 			}
+			g.count = g.w
 			g.w *= ix.ngramIDF[g.id]
 			n2 += g.w * g.w
 			gramCount[g.id+1]++
@@ -347,11 +362,11 @@ func buildIndex(cat *faq.Catalog, an *analyzer, extra []string, prev *index, pre
 	ix.gramStart = gramCount
 	fill := slices.Clone(gramCount[:len(gramCount)-1])
 	total := gramCount[len(gramCount)-1]
-	ix.gramPost = make([]ngramW, total)
+	ix.gramPost = make([]uint32, total)
 	for id := range termGrams {
 		for _, g := range termGrams[id] {
 			k := fill[g.id]
-			ix.gramPost[k] = ngramW{id: uint32(id), w: g.w}
+			ix.gramPost[k] = gramPosting(uint32(id), g.count)
 			fill[g.id]++
 		}
 	}

@@ -190,6 +190,10 @@ func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
 		prevIx, prevWords = p.ix, len(p.an.spell.known)
 	}
 	ix, words, spell := buildIndex(cat, an, cl.words, prevIx, prevWords)
+	if len(ix.term) >= maxTerms {
+		<-spell
+		return nil, fmt.Errorf("match: the catalog has %d distinct terms, more than the index supports (%d): split it", len(ix.term), maxTerms-1)
+	}
 	for w := range words {
 		an.stem(w)
 	}
@@ -791,19 +795,19 @@ func (m *Matcher) queryVector(qts []qterm, s *scratch) qvector {
 		if ix.gramStart[g+1]-ix.gramStart[g] > limit {
 			continue
 		}
-		qw := s.qw[g]
+		qw, idf := s.qw[g], ix.ngramIDF[g]
 		for _, p := range ix.gramPost[ix.gramStart[g]:ix.gramStart[g+1]] {
 			// Record t the first time (tdot is still +0) without a
 			// branch: whether a term was reached before is as good as
 			// random, and a mispredicted branch per step cost a third of
 			// this loop. The slot is always written, and kept only then.
-			t := p.id
+			t := p & gramTermMask
 			v := s.tdot[t]
 			tt[nt] = t
 			if math.Float32bits(v) == 0 {
 				nt++
 			}
-			s.tdot[t] = v + qw*p.w
+			s.tdot[t] = v + qw*(float32(p>>gramTermBits)*idf) // as built: count·IDF
 		}
 	}
 	s.ttouch = tt[:nt]

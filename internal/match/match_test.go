@@ -383,3 +383,20 @@ func TestResultIndependentOfPreviousQueries(t *testing.T) {
 		}
 	}
 }
+
+// A gram posting keeps the largest term id and the largest count a term can
+// have (a word is at most maxWordBytes bytes: at most 40 n-grams of a size).
+func TestGramPostingRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		term  uint32
+		count float32
+	}{{0, 1}, {12345, 2}, {maxTerms - 1, maxWordBytes}} {
+		p := gramPosting(tc.term, tc.count)
+		if p&gramTermMask != tc.term || float32(p>>gramTermBits) != tc.count {
+			t.Errorf("gramPosting(%d, %g) reads back as %d, %d", tc.term, tc.count, p&gramTermMask, p>>gramTermBits)
+		}
+	}
+	if maxWordBytes+2 >= 1<<(32-gramTermBits) {
+		t.Errorf("a count of up to %d does not fit in %d bits", maxWordBytes, 32-gramTermBits)
+	}
+}
