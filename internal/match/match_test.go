@@ -314,26 +314,9 @@ func TestFindPostingMatchesBinarySearch(t *testing.T) {
 // every question of dev and own, and the synthetic benchmark queries,
 // get the same candidates, scores and decision with and without it.
 func TestShortListBoundIsExact(t *testing.T) {
-	cat, lex := loadReal(t)
-	syn, synQs := synthetic(1000)
-	var qs []string
-	for _, path := range []string{devCasesPath, ownCasesPath, negCasesPath} {
-		for _, c := range loadCases(t, path) {
-			qs = append(qs, c.Q)
-		}
-	}
-	for _, tc := range []struct {
-		cat *faq.Catalog
-		qs  []string
-	}{{cat, qs}, {syn, synQs}} {
-		m, err := New(tc.cat, lex, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		all, err := New(tc.cat, lex, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	cats, lex := realAndSynthetic(t, devCasesPath, ownCasesPath, negCasesPath)
+	for _, tc := range cats {
+		m, all := mustNew(t, tc.cat, lex), mustNew(t, tc.cat, lex)
 		all.exhaustive = true
 		for _, q := range tc.qs {
 			got, want := m.Match(q), all.Match(q)
@@ -349,20 +332,9 @@ func TestShortListBoundIsExact(t *testing.T) {
 // on a new Matcher), on the real FAQ and on a synthetic catalog whose
 // common words take the pruned paths.
 func TestResultIndependentOfPreviousQueries(t *testing.T) {
-	cat, lex := loadReal(t)
-	var qs []string
-	for _, c := range loadCases(t, ownCasesPath) {
-		qs = append(qs, c.Q)
-	}
-	syn, synQs := synthetic(1000)
-	for _, tc := range []struct {
-		cat *faq.Catalog
-		qs  []string
-	}{{cat, qs}, {syn, synQs}} {
-		m, err := New(tc.cat, lex, Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
+	cats, lex := realAndSynthetic(t, ownCasesPath)
+	for _, tc := range cats {
+		m := mustNew(t, tc.cat, lex)
 		forward := make([]Result, len(tc.qs))
 		for i, q := range tc.qs {
 			forward[i] = m.Match(q)
@@ -373,11 +345,7 @@ func TestResultIndependentOfPreviousQueries(t *testing.T) {
 			}
 		}
 		for i := 0; i < len(tc.qs); i += 17 {
-			fresh, err := New(tc.cat, lex, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := fresh.Match(tc.qs[i]); !reflect.DeepEqual(got, forward[i]) {
+			if got := mustNew(t, tc.cat, lex).Match(tc.qs[i]); !reflect.DeepEqual(got, forward[i]) {
 				t.Errorf("%q first on a new matcher: %+v, after others: %+v", tc.qs[i], got, forward[i])
 			}
 		}
@@ -399,4 +367,34 @@ func TestGramPostingRoundTrip(t *testing.T) {
 	if maxWordBytes+2 >= 1<<(32-gramTermBits) {
 		t.Errorf("a count of up to %d does not fit in %d bits", maxWordBytes, 32-gramTermBits)
 	}
+}
+
+// catalogQueries is a catalog with questions to ask it.
+type catalogQueries struct {
+	cat *faq.Catalog
+	qs  []string
+}
+
+// realAndSynthetic returns the real FAQ with the questions of the given
+// case files, and the 1k synthetic catalog with its benchmark queries.
+func realAndSynthetic(t *testing.T, paths ...string) ([]catalogQueries, *Lexicon) {
+	t.Helper()
+	cat, lex := loadReal(t)
+	var qs []string
+	for _, path := range paths {
+		for _, c := range loadCases(t, path) {
+			qs = append(qs, c.Q)
+		}
+	}
+	syn, synQs := synthetic(1000)
+	return []catalogQueries{{cat, qs}, {syn, synQs}}, lex
+}
+
+func mustNew(t *testing.T, cat *faq.Catalog, lex *Lexicon) *Matcher {
+	t.Helper()
+	m, err := New(cat, lex, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
