@@ -152,13 +152,15 @@ const (
 	LabelBook         = "Book a session"
 )
 
-// Decisions, as `candid match` prints them.
+// Decisions, as `candid match` prints them: the matcher's, plus crisis
+// from safety. (internal/evaluate spells the same strings: it reads them
+// back from eval output and imports nothing of the engine.)
 const (
 	DecisionCrisis     = "crisis"
-	DecisionAnswer     = "answer"
-	DecisionSuggest    = "suggest"
-	DecisionQueue      = "queue"
-	DecisionOutOfScope = "out_of_scope"
+	DecisionAnswer     = string(match.Answer)
+	DecisionSuggest    = string(match.Suggest)
+	DecisionQueue      = string(match.Queue)
+	DecisionOutOfScope = string(match.OutOfScope)
 )
 
 // Classification is the engine's verdict on one question: the same code

@@ -12,14 +12,7 @@ import (
 // eval/own.jsonl, the held-out set, is reported with no floor: it is never
 // used for tuning, so its numbers are the honest ones.
 func TestQualityFloorDev(t *testing.T) {
-	cases := loadCases(t, devCasesPath)
-	cat, lex := loadReal(t)
-	m, err := New(cat, lex, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := evaluate.Run(cases, func(q string) evaluate.Outcome { return outcome(m.Match(q)) },
-		evaluate.Options{IgnoreCrisis: true})
+	rep := evaluateReal(t, devCasesPath)
 	t.Logf("dev set (%s):\n%s", devCasesPath, rep)
 	floors := evaluate.DefaultFloors()
 	floors.MinCrisisRecall, floors.MaxFalseCrisisRate = 0, 1 // safety's job, not measured here
@@ -41,14 +34,7 @@ func TestQualityFloorDev(t *testing.T) {
 }
 
 func TestQualityReportOwn(t *testing.T) {
-	cases := loadCases(t, ownCasesPath)
-	cat, lex := loadReal(t)
-	m, err := New(cat, lex, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep := evaluate.Run(cases, func(q string) evaluate.Outcome { return outcome(m.Match(q)) },
-		evaluate.Options{IgnoreCrisis: true})
+	rep := evaluateReal(t, ownCasesPath)
 	// Report only: the held-out set has no floor here.
 	t.Logf("own set (%s), held out, no floor:\n%s", ownCasesPath, rep)
 }
@@ -78,4 +64,15 @@ func TestThresholdTradeoff(t *testing.T) {
 			prevAcc, prevWrong = rep.AnswerAccuracy, rep.WrongAnswerRate
 		}
 	}
+}
+
+// evaluateReal runs the cases of path against the real FAQ, crisis cases
+// left out (they are the safety detector's).
+func evaluateReal(t *testing.T, path string) evaluate.Report {
+	t.Helper()
+	cases := loadCases(t, path)
+	cat, lex := loadReal(t)
+	m := mustNew(t, cat, lex)
+	return evaluate.Run(cases, func(q string) evaluate.Outcome { return outcome(m.Match(q)) },
+		evaluate.Options{IgnoreCrisis: true})
 }

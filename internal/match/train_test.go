@@ -239,9 +239,14 @@ func TestTrain(t *testing.T) {
 		inScope bool
 		set     string
 	}
+	// Each sample's calibrated candidates, before any threshold.
+	raw := make([]Result, len(samples))
+	for i, s := range samples {
+		raw[i] = decide(cal, Thresholds{Answer: 1, Suggest: 1}, ids, s.r, false)
+	}
 	var pts []pt
-	for _, s := range samples {
-		res := decide(cal, Thresholds{Answer: 1, Suggest: 1}, ids, s.r, false)
+	for i, s := range samples {
+		res := raw[i]
 		if s.r.a.offTopic {
 			continue // out of scope by phrase, whatever the confidence
 		}
@@ -324,8 +329,8 @@ func TestTrain(t *testing.T) {
 		q    string
 	}
 	var worst []diag
-	for _, s := range samples {
-		res := decide(cal, Thresholds{Answer: 1, Suggest: 1}, ids, s.r, false)
+	for i, s := range samples {
+		res := raw[i]
 		if len(res.Candidates) > 0 && !slices.Contains(s.expect, res.Candidates[0].ID) {
 			worst = append(worst, diag{res.Confidence, s.set + " " + res.Candidates[0].ID, fmt.Sprintf("%v: %q", s.expect, s.q)})
 		}
