@@ -72,15 +72,25 @@ func (a *app) adapters(ctx context.Context, mux *http.ServeMux) error {
 	return nil
 }
 
-// consoleFAQ lists the entries for the console (candidates, one-click answers).
-func consoleFAQ(lib *content.Live, vars faq.Vars) []console.FAQEntry {
-	var out []console.FAQEntry
-	for _, e := range lib.Current().Catalog.Entries {
-		text, err := e.Render(vars)
-		if err != nil {
-			continue
-		}
-		out = append(out, console.FAQEntry{ID: e.ID, Question: e.Question, Answer: text})
+// consoleFAQ gives the console the entries it names and previews (a
+// ticket's candidates), read from the live content on each view.
+func consoleFAQ(lib *content.Live, vars faq.Vars) console.FAQ { return liveConsoleFAQ{lib, vars} }
+
+// liveConsoleFAQ reads the current content on every lookup, so the console
+// names and previews entries as they are after a hot reload.
+type liveConsoleFAQ struct {
+	lib  *content.Live
+	vars faq.Vars
+}
+
+func (f liveConsoleFAQ) FAQEntry(id string) (console.FAQEntry, bool) {
+	e := f.lib.Entry(id)
+	if e == nil {
+		return console.FAQEntry{}, false
 	}
-	return out
+	text, err := e.Render(f.vars)
+	if err != nil {
+		return console.FAQEntry{}, false
+	}
+	return console.FAQEntry{ID: e.ID, Question: e.Question, Answer: text}, true
 }

@@ -70,12 +70,35 @@ type FAQEntry struct {
 	Answer   string
 }
 
+// FAQ looks up a curated entry as it is now. It is asked on every view,
+// not copied at start, because the content is hot-reloaded while the
+// console runs: an entry added or reworded on disk shows at once.
+type FAQ interface {
+	FAQEntry(id string) (FAQEntry, bool)
+}
+
+// FAQList is a fixed FAQ (tests, or content that never changes).
+type FAQList []FAQEntry
+
+// FAQEntry returns the entry with id.
+func (l FAQList) FAQEntry(id string) (FAQEntry, bool) {
+	for _, e := range l {
+		if e.ID == id {
+			return e, true
+		}
+	}
+	return FAQEntry{}, false
+}
+
+var _ FAQ = FAQList(nil)
+
 // Options configure a Console.
 type Options struct {
 	Moderation Moderation // required
 	Accounts   Accounts   // required
-	// FAQ names the matcher's candidates on the ticket view.
-	FAQ []FAQEntry
+	// FAQ names the matcher's candidates on the ticket view (nil: they
+	// are shown by id).
+	FAQ FAQ
 	// DraftsDir is where "Turn into FAQ draft" writes
 	// <DraftsDir>/<locale>/<id>.yaml; when empty the draft is offered as a
 	// download instead.
@@ -92,7 +115,7 @@ type Options struct {
 type Console struct {
 	mod     Moderation
 	acc     Accounts
-	faq     map[string]FAQEntry
+	faq     FAQ
 	drafts  string
 	log     *slog.Logger
 	secure  bool
@@ -100,6 +123,13 @@ type Console struct {
 	pages   map[string]*template.Template
 	done    chan struct{}
 	closing sync.Once
+}
+
+// faqEntry is the entry with id, or a zero one when the FAQ no longer has
+// it (a ticket outlives a reload that removed its candidate).
+func (c *Console) faqEntry(id string) FAQEntry {
+	e, _ := c.faq.FAQEntry(id)
+	return e
 }
 
 // New checks the options and parses the embedded templates.
@@ -110,7 +140,7 @@ func New(opts Options) (*Console, error) {
 	c := &Console{
 		mod:    opts.Moderation,
 		acc:    opts.Accounts,
-		faq:    make(map[string]FAQEntry, len(opts.FAQ)),
+		faq:    opts.FAQ,
 		drafts: opts.DraftsDir,
 		log:    opts.Logger,
 		secure: opts.SecureCookies,
@@ -123,8 +153,8 @@ func New(opts Options) (*Console, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
-	for _, e := range opts.FAQ {
-		c.faq[e.ID] = e
+	if c.faq == nil {
+		c.faq = FAQList(nil)
 	}
 	pages, err := parsePages()
 	if err != nil {

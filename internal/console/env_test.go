@@ -77,7 +77,7 @@ func newEnv(t *testing.T, eo envOpts) *env {
 	}
 	con, err := New(Options{
 		Moderation: mod, Accounts: acc, Logger: log, SecureCookies: eo.secure, DraftsDir: e.drafts,
-		FAQ: []FAQEntry{{ID: "performance-anxiety", Question: "Why am I nervous before sex?", Answer: faqAnswer}},
+		FAQ: FAQList{{ID: "performance-anxiety", Question: "Why am I nervous before sex?", Answer: faqAnswer}},
 	})
 	if err != nil {
 		t.Fatal(err)

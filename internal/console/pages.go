@@ -489,7 +489,7 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, p princip
 		}
 		text, err := c.mod.Preview(moderation.Answer{FAQID: cand.FAQID})
 		if err != nil {
-			text = c.faq[cand.FAQID].Answer
+			text = c.faqEntry(cand.FAQID).Answer
 		}
 		cv.HTML = askerHTML(text)
 		d.Candidates = append(d.Candidates, cv)

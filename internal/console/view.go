@@ -52,7 +52,7 @@ func (c *Console) ticketView(t store.Ticket) ticketJSON {
 		AnswerFAQ: t.AnswerFAQ, RejectReason: t.RejectReason, ActedBy: t.ActedBy, Delivery: t.Delivery,
 	}
 	for _, cand := range t.Candidates {
-		v.Candidates = append(v.Candidates, candidateJSON{FAQID: cand.FAQID, Score: cand.Score, Question: c.faq[cand.FAQID].Question})
+		v.Candidates = append(v.Candidates, candidateJSON{FAQID: cand.FAQID, Score: cand.Score, Question: c.faqEntry(cand.FAQID).Question})
 	}
 	return v
 }
