@@ -22,7 +22,10 @@ func newApp(t *testing.T, env map[string]string) (*app, *httptest.Server) {
 
 func newAppWithLog(t *testing.T, env map[string]string, log *slog.Logger) (*app, *httptest.Server) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := env["CANDID_DATA"] // a replica's folder, keys already in place
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	getenv := func(k string) string {
 		if k == "CANDID_DATA" {
 			return dir

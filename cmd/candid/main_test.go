@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -207,6 +208,54 @@ func TestServeOnRedis(t *testing.T) {
 		t.Fatalf("healthz %d", resp.StatusCode)
 	}
 	resp.Body.Close()
+}
+
+// TestRateLimitsSharedOnRedis runs two replicas on one redis-server, with
+// the same keys as an operator deploys them: an asker's burst is one budget
+// across both, not one per replica.
+func TestRateLimitsSharedOnRedis(t *testing.T) {
+	srvr := redistest.Start(t)
+	dirA, dirB := t.TempDir(), t.TempDir()
+	_, srvA := newApp(t, map[string]string{"CANDID_STORE": "redis", "CANDID_REDIS_URL": srvr.URL, "CANDID_DATA": dirA})
+	// Replica B gets A's keys, as the operator deploys them.
+	if err := os.CopyFS(filepath.Join(dirB, "keys"), os.DirFS(filepath.Join(dirA, "keys"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"handle.key", "seal.key"} {
+		if err := os.Chmod(filepath.Join(dirB, "keys", f), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, srvB := newApp(t, map[string]string{"CANDID_STORE": "redis", "CANDID_REDIS_URL": srvr.URL, "CANDID_DATA": dirB})
+	jar, _ := cookiejar.New(nil) // cookies ignore the port: both replicas see the asker's
+	client := &http.Client{Jar: jar}
+	post := func(srv *httptest.Server) int {
+		t.Helper()
+		resp, err := client.Post(srv.URL+"/api/v1/chat/messages", "application/json", strings.NewReader(`{"text":"hello"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// The default budget is a burst of 10, spent across both replicas.
+	for i := range 10 {
+		srv := srvA
+		if i%2 == 1 {
+			srv = srvB
+		}
+		if code := post(srv); code != 200 {
+			t.Fatalf("message %d of the burst: %d", i+1, code)
+		}
+	}
+	for _, r := range []struct {
+		name string
+		srv  *httptest.Server
+	}{{"A", srvA}, {"B", srvB}} {
+		if code := post(r.srv); code != http.StatusTooManyRequests {
+			t.Errorf("replica %s after the shared burst: %d, want 429", r.name, code)
+		}
+	}
 }
 
 // TestServeWithTelegram sets the Telegram token (and a fake Bot API endpoint)

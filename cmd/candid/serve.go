@@ -66,6 +66,21 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	}
 }
 
+// sharedLimits returns the web chat's limiters and the login-failure window
+// kept in Redis when the store is there, so that every replica draws on one
+// budget; nil (each package's in-memory default) on the embedded store,
+// which one process owns anyway.
+func sharedLimits(st store.Store) (func(string, float64, int) web.Limiter, staff.Failures) {
+	rs, ok := st.(*redisstore.Store)
+	if !ok {
+		return nil, nil
+	}
+	return func(name string, perSecond float64, burst int) web.Limiter {
+			return rs.Limiter("web-"+name, perSecond, burst)
+		},
+		rs.Window("login", staff.LoginWindow)
+}
+
 func redactURL(u string) string {
 	if i := strings.Index(u, "@"); i > 0 {
 		if j := strings.Index(u, "://"); j > 0 && j < i {
@@ -179,7 +194,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, err
 	}
-	a.staff, err = staff.New(staff.Options{Store: st, Logger: log})
+	webLimits, loginFailures := sharedLimits(st)
+	a.staff, err = staff.New(staff.Options{Store: st, Logger: log, Failures: loginFailures})
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +209,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
 	mux := http.NewServeMux()
 	chat, err := web.New(web.Options{Engine: a.engine, Keys: keys, Logger: log, ClinicName: cfg.ClinicName,
-		EmergencyLine: emergencyLine(cfg), Region: cfg.Region, SecureCookies: secure})
+		EmergencyLine: emergencyLine(cfg), Region: cfg.Region, SecureCookies: secure, Limits: webLimits})
 	if err != nil {
 		return nil, err
 	}

@@ -20,12 +20,12 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/crypto/argon2"
 
 	"github.com/candid-app/candid/internal/moderation"
+	"github.com/candid-app/candid/internal/ratelimit"
 	"github.com/candid-app/candid/internal/store"
 )
 
@@ -65,7 +65,22 @@ type Options struct {
 	// LoginAttempts is how many failed logins one name may have from one
 	// client in LoginWindow before further attempts are refused (default 5).
 	LoginAttempts int
+	// Failures counts the failed logins over LoginWindow. Nil: in memory,
+	// per process. Several replicas pass a shared one
+	// (redisstore.Store.Window), or a guesser would get the attempts of
+	// every replica.
+	Failures Failures
 }
+
+// Failures counts events per key over a sliding window: ratelimit.Window
+// in memory, or redisstore.Window shared by replicas.
+type Failures interface {
+	Count(ctx context.Context, key string) int
+	Add(ctx context.Context, key string)
+	Reset(ctx context.Context, key string)
+}
+
+var _ Failures = (*ratelimit.Window)(nil)
 
 // LoginWindow is the rate-limit window for failed logins.
 const LoginWindow = 15 * time.Minute
@@ -90,10 +105,8 @@ type Service struct {
 	ttl       time.Duration
 	attempts  int
 	params    hashParams
-	dummyHash string // verified for unknown names, so timing does not tell
-
-	mu       sync.Mutex
-	failures map[string][]time.Time // name+client → recent failed logins
+	dummyHash string   // verified for unknown names, so timing does not tell
+	failures  Failures // name+client → recent failed logins
 }
 
 // New returns a Service.
@@ -108,7 +121,7 @@ func New(opts Options) (*Service, error) {
 		ttl:      opts.SessionTTL,
 		attempts: opts.LoginAttempts,
 		params:   defaultParams,
-		failures: map[string][]time.Time{},
+		failures: opts.Failures,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -121,6 +134,9 @@ func New(opts Options) (*Service, error) {
 	}
 	if s.attempts <= 0 {
 		s.attempts = 5
+	}
+	if s.failures == nil {
+		s.failures = ratelimit.NewWindow(LoginWindow, s.now)
 	}
 	s.dummyHash = s.params.hash(randomString(passwordBytes))
 	return s, nil
@@ -246,7 +262,7 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	if len(key) > 512 {
 		key = key[:512]
 	}
-	if !s.allowed(key) {
+	if s.failures.Count(ctx, key) >= s.attempts {
 		s.log.Warn("staff: login rate-limited")
 		return "", "", ErrRateLimited
 	}
@@ -266,11 +282,11 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	// whether an account exists.
 	ok := len(password) <= maxPassword && verify(hash, password)
 	if lerr != nil || !ok || st.Disabled {
-		s.fail(key)
+		s.failures.Add(ctx, key)
 		s.log.Info("staff: login failed")
 		return "", "", ErrBadLogin
 	}
-	s.reset(key)
+	s.failures.Reset(ctx, key)
 	sessionID, csrf = randomSecret(), randomSecret()
 	now := s.now()
 	se := store.Session{IDHash: hashSecret(sessionID), Staff: st.Name, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
@@ -353,52 +369,6 @@ func (s *Service) Logout(ctx context.Context, sessionID string) error {
 		return fmt.Errorf("staff: end the session: %w", err)
 	}
 	return nil
-}
-
-// ---- rate limit ----
-
-func (s *Service) recent(key string, now time.Time) []time.Time {
-	var keep []time.Time
-	for _, t := range s.failures[key] {
-		if now.Sub(t) < LoginWindow {
-			keep = append(keep, t)
-		}
-	}
-	return keep
-}
-
-func (s *Service) allowed(key string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	keep := s.recent(key, now)
-	if len(keep) == 0 {
-		delete(s.failures, key)
-	} else {
-		s.failures[key] = keep
-	}
-	return len(keep) < s.attempts
-}
-
-func (s *Service) fail(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	// Bound memory under a flood of distinct keys: drop stale entries.
-	if len(s.failures) > 10000 {
-		for k := range s.failures {
-			if len(s.recent(k, now)) == 0 {
-				delete(s.failures, k)
-			}
-		}
-	}
-	s.failures[key] = append(s.recent(key, now), now)
-}
-
-func (s *Service) reset(key string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.failures, key)
 }
 
 // ---- secrets ----

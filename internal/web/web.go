@@ -61,19 +61,33 @@ type Options struct {
 	// CookieTTL is how long the browser keeps the session (default 30 days,
 	// the conversation retention).
 	CookieTTL time.Duration
-	// PerMinute and Burst limit each asker (default 20 a minute, burst 10).
+	// PerMinute and Burst limit each asker (default 20 a minute, burst 10);
+	// each client address gets five times that.
 	PerMinute float64
 	Burst     int
-	Now       func() time.Time
+	// Limits makes the limiter called name ("asker", "client") with the
+	// given rate and burst. Nil: in memory, per process. Several replicas
+	// pass shared ones (redisstore.Store.Limiter), or each would allow the
+	// full rate.
+	Limits func(name string, perSecond float64, burst int) Limiter
+	Now    func() time.Time
 }
+
+// Limiter takes one event for a key: ratelimit.Limiter in memory, or
+// redisstore.Limiter shared by replicas.
+type Limiter interface {
+	Allow(ctx context.Context, key string) (bool, time.Duration)
+}
+
+var _ Limiter = (*ratelimit.Limiter)(nil)
 
 // Chat serves the web chat.
 type Chat struct {
 	opts   Options
 	log    *slog.Logger
 	tmpl   *template.Template
-	asker  *ratelimit.Limiter // per handle
-	client *ratelimit.Limiter // per client address, so fresh cookies cannot dodge the limit
+	asker  Limiter // per handle
+	client Limiter // per client address, so fresh cookies cannot dodge the limit
 }
 
 //go:embed assets
@@ -102,6 +116,10 @@ func New(opts Options) (*Chat, error) {
 	if opts.ClinicName == "" {
 		opts.ClinicName = "the clinic"
 	}
+	if opts.Limits == nil {
+		now := opts.Now
+		opts.Limits = func(_ string, perSecond float64, burst int) Limiter { return ratelimit.New(perSecond, burst, now) }
+	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
 		"markup": func(s string) template.HTML { return template.HTML(markup.HTML(s)) },
 	}).ParseFS(assets, "assets/*.html")
@@ -112,8 +130,8 @@ func New(opts Options) (*Chat, error) {
 		opts:   opts,
 		log:    opts.Logger,
 		tmpl:   tmpl,
-		asker:  ratelimit.New(opts.PerMinute/60, opts.Burst, opts.Now),
-		client: ratelimit.New(opts.PerMinute*5/60, opts.Burst*5, opts.Now),
+		asker:  opts.Limits("asker", opts.PerMinute/60, opts.Burst),
+		client: opts.Limits("client", opts.PerMinute*5/60, opts.Burst*5),
 	}, nil
 }
 
@@ -167,8 +185,8 @@ func (c *Chat) existingSession(r *http.Request) (string, bool) {
 
 // limit applies the per-asker and per-client limits.
 func (c *Chat) limit(w http.ResponseWriter, r *http.Request, handle string) bool {
-	ok1, wait1 := c.asker.Allow(handle)
-	ok2, wait2 := c.client.Allow(c.opts.Keys.Digest("client", clientIP(r)))
+	ok1, wait1 := c.asker.Allow(r.Context(), handle)
+	ok2, wait2 := c.client.Allow(r.Context(), c.opts.Keys.Digest("client", clientIP(r)))
 	if ok1 && ok2 {
 		return true
 	}
@@ -430,7 +448,7 @@ func (c *Chat) form(w http.ResponseWriter, r *http.Request, fill func(*conversat
 		http.Redirect(w, r, "/?notice="+url.QueryEscape(msg)+"#compose", http.StatusSeeOther)
 		return
 	}
-	if ok, _ := c.asker.Allow(handle); !ok {
+	if ok, _ := c.asker.Allow(r.Context(), handle); !ok {
 		http.Redirect(w, r, "/?notice="+url.QueryEscape("You are sending messages too quickly. Please wait a moment.")+"#compose", http.StatusSeeOther)
 		return
 	}

@@ -23,6 +23,8 @@
 //	tok                 hash    token hash → staff name
 //	stok:<staff>        set     that staff's token hashes
 //	exp                 zset    names of every expiring key by its expiry (ms)
+//	rl:<name>:<digest>  hash    token bucket {tok, ts} (limits.go)
+//	rw:<name>:<digest>  zset    sliding window of event times (limits.go)
 //
 // Retention. Each record carries its logical expiry; reads hide a record
 // at or past it, Purge (run by any replica, concurrently is fine) deletes
