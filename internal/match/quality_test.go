@@ -1,7 +1,6 @@
 package match
 
 import (
-	"os"
 	"testing"
 
 	"github.com/candid-app/candid/internal/evaluate"
@@ -16,18 +15,9 @@ func TestQualityFloorDev(t *testing.T) {
 	t.Logf("dev set (%s):\n%s", devCasesPath, rep)
 	floors := evaluate.DefaultFloors()
 	floors.MinCrisisRecall, floors.MaxFalseCrisisRate = 0, 1 // safety's job, not measured here
-	// The matcher issue's answer-accuracy floor (0.90) is not met: dev
-	// answers 0.88 of its topic questions (top-1 0.95, and the calibrated
-	// threshold holds back what it is unsure of). Until it is, the FAQ
-	// issue's floor (0.85) is enforced, and 0.90 only with
-	// CANDID_STRICT_FLOOR=1; every other floor is enforced as written.
-	// See docs/matcher.md, "Status".
-	strict := os.Getenv("CANDID_STRICT_FLOOR") == "1"
-	if !strict && rep.AnswerAccuracy < floors.MinAnswerAccuracy {
-		t.Logf("KNOWN SHORTFALL: answer accuracy %.3f is below the floor %.2f (set CANDID_STRICT_FLOOR=1 to fail on it); enforcing 0.85",
-			rep.AnswerAccuracy, floors.MinAnswerAccuracy)
-		floors.MinAnswerAccuracy = 0.85
-	}
+	// Every floor of the matcher issue is enforced as written. Note that
+	// dev also trains the calibration, so these are not held-out figures:
+	// TestQualityReportOwn and docs/matcher.md have those.
 	if err := floors.Check(rep); err != nil {
 		t.Error(err)
 	}
