@@ -274,13 +274,22 @@ var crisisNegatives = []string{
 	"Writing a story where a character was raped, how do I handle it",
 	"in the movie she was raped by her boss, it was hard to watch",
 	"i got outed without my consent, what do i do",
+	// past abuse told as background, and domestic violence as someone's job
+	"i was touched by a coach when i was about 11 and now i'm 35 and tense up with my husband",
+	"as a teenager i was raped at a party and at 30 i still can't relax during sex",
+	"my partner was sexually assaulted decades ago and still flinches when I touch her neck",
+	"my aunt is a domestic violence advocate and thinks we should try sex therapy",
 }
 
 // gapCases cover the phrasing classes a held-out evaluation found the rules
 // missing (coercion or assault going on now, an overdose already taken,
 // grooming of a minor, someone disclosing attraction to children) and the
 // false alarm it found (a partner's past assault told as background, which
-// is the sex-after-trauma FAQ). They are written fresh, not copied from
+// is the sex-after-trauma FAQ), then the classes a second set written
+// without sight of the rules found: indirect suicidality, someone else at
+// risk of suicide, assault, a child at risk, threats and medical
+// emergencies told in other words, and the asker's own past told as
+// background. They are written fresh, not copied from
 // that evaluation, so they test the class and not its sentences. want ""
 // means the message must not be a crisis.
 var gapCases = []struct {
@@ -424,6 +433,161 @@ var gapCases = []struct {
 	{"partner-past", "my girlfriend was assaulted at a party on saturday, how do i support her in bed", Assault},
 	{"partner-past", "my girlfriend was raped yesterday before we met up", Assault},
 	{"partner-past", "my husband was abused as a child and was raped again this weekend", Assault},
+
+	// Suicidal intent without the words: wanting it all over, not being
+	// around much longer, a lethal dose looked up, a day chosen, letters and
+	// a date, a method pictured. Break-ups, idioms and other people leaving
+	// do not fire.
+	{"indirect-suicidal", "honestly i just want everything to be over", SelfHarm},
+	{"indirect-suicidal", "i'm not going to be here much longer, so it doesn't matter", SelfHarm},
+	{"indirect-suicidal", "so tired of existing, every day is the same", SelfHarm},
+	{"indirect-suicidal", "i wish i could fall asleep and never wake up", SelfHarm},
+	{"indirect-suicidal", "been reading up on the most painless way to die", SelfHarm},
+	{"indirect-suicidal", "how many of my sleeping pills would it take", SelfHarm},
+	{"indirect-suicidal", "i've made my choice and i'm ending it on saturday", SelfHarm},
+	{"indirect-suicidal", "my family won't have to deal with me after this weekend", SelfHarm},
+	{"indirect-suicidal", "i don't see myself making it to my birthday", SelfHarm},
+	{"indirect-suicidal", "i wrote letters to my parents and tonight will be the night", SelfHarm},
+	{"indirect-suicidal", "i keep picturing stepping in front of a train on my way to work", SelfHarm},
+	{"indirect-suicidal", "everyone would be happier if i just wasn't around", SelfHarm},
+	{"indirect-suicidal", "i want this dry spell to be over", ""},
+	{"indirect-suicidal", "i'm so tired of being single", ""},
+	{"indirect-suicidal", "my grandad won't be around much longer and i can't think about sex", ""},
+	{"indirect-suicidal", "i've decided to end it with my girlfriend this weekend", ""},
+	{"indirect-suicidal", "how many viagra can i take in one day", ""},
+	{"indirect-suicidal", "i googled how many calories sex burns", ""},
+	{"indirect-suicidal", "i hope i don't wake up with a hangover tomorrow", ""},
+	{"indirect-suicidal", "tonight is the night we finally sleep together", ""},
+	{"indirect-suicidal", "we went cliff jumping on holiday and had sex on the beach", ""},
+	{"indirect-suicidal", "i wish my erectile dysfunction would disappear forever", ""},
+
+	// Someone else suicidal or self-harming now, or saying goodbye, told by
+	// the person worried about them. Accidents, grief and goodbyes at
+	// airports and parties do not fire.
+	{"third-person", "my brother keeps talking about killing himself", SelfHarm},
+	{"third-person", "my wife has been cutting herself again", SelfHarm},
+	{"third-person", "i'm scared my son is going to hurt himself tonight", SelfHarm},
+	{"third-person", "my best friend sent everyone a goodbye message and switched her phone off", SelfHarm},
+	{"third-person", "my dad says he wants to end his life since mum left", SelfHarm},
+	{"third-person", "my flatmate threatened to take his own life", SelfHarm},
+	{"third-person", "my boyfriend has been starving himself and says he's better off gone", SelfHarm},
+	{"third-person", "my girlfriend is suicidal and won't answer her phone", SelfHarm},
+	{"third-person", "my boyfriend hurt himself during sex, his penis is sore", ""},
+	{"third-person", "my husband is killing himself at work to pay the bills", ""},
+	{"third-person", "i'm worried she'll hurt herself with that huge dildo", ""},
+	{"third-person", "my uncle took his own life years ago and it still affects me", ""},
+	{"third-person", "my girlfriend sent me a goodbye text after we broke up", ""},
+	{"third-person", "he cut himself shaving his balls", ""},
+	{"third-person", "we had our goodbye kiss at the airport", ""},
+	{"third-person", "my mate said goodbye to everyone at his leaving party", ""},
+
+	// Assault told in other words: a no or tears ignored, too drunk or asleep
+	// to consent, dragged off, clothes torn, freezing, sex demanded under a
+	// threat, being sold to others, a friend or relative assaulted. Kink the
+	// asker wanted and fiction do not fire.
+	{"assault-other-words", "he carried on even though i was crying and begging him to stop", Assault},
+	{"assault-other-words", "i was blackout drunk and he slept with me anyway", Assault},
+	{"assault-other-words", "my housemate climbs into my bed when i'm asleep and touches me", Assault},
+	{"assault-other-words", "she got me wasted and then took my clothes off and had sex with me", Assault},
+	{"assault-other-words", "a man pulled my sister into the toilets at the club and groped her", Assault},
+	{"assault-other-words", "my coworker cornered me and ripped my shirt off", Assault},
+	{"assault-other-words", "i froze and he just kept going", Assault},
+	{"assault-other-words", "my boss makes me give him a blowjob or he'll fire me", Assault},
+	{"assault-other-words", "my boyfriend sells me to his friends for drug money", Assault},
+	{"assault-other-words", "my girlfriend's ex spiked her drink and raped her at the weekend", Assault},
+	{"assault-other-words", "he held me down and i loved every second", ""},
+	{"assault-other-words", "she tore my clothes off and we had amazing sex", ""},
+	{"assault-other-words", "we got really drunk and slept together, was it a mistake", ""},
+	{"assault-other-words", "he made me cum so hard", ""},
+	{"assault-other-words", "my wife makes me want to have sex all the time", ""},
+	{"assault-other-words", "the film had a scene where he drags her into a room", ""},
+	{"assault-other-words", "i'm a nurse who works with trafficked women and it has killed my libido", ""},
+	{"assault-other-words", "viagra made me have sex for hours", ""},
+
+	// A child at risk in other words: clothes-off "games", hands in pants,
+	// an adult asking where a child lives or paying to meet, sextortion,
+	// video calls without clothes, sexual messages from an adult to a child.
+	// Teenagers together and parents' ordinary help do not fire.
+	{"minor-other-words", "my 9 year old said her swim coach makes her take her clothes off", MinorAtRisk},
+	{"minor-other-words", "my daughter is 7 and her grandad has a game where she has to be naked", MinorAtRisk},
+	{"minor-other-words", "my son is 12 and a man on roblox keeps asking where he lives", MinorAtRisk},
+	{"minor-other-words", "im 13 and a guy online says he'll post my pics unless i send a video", MinorAtRisk},
+	{"minor-other-words", "i found explicit messages from my dad to a 14 year old girl", MinorAtRisk},
+	{"minor-other-words", "my niece is 5 and i caught my uncle with his hand down her pants", MinorAtRisk},
+	{"minor-other-words", "my cousin is 15 and she's sneaking out to meet a 26 year old man from snapchat", MinorAtRisk},
+	{"minor-other-words", "im 12 and a man online wants to video call me with no clothes on", MinorAtRisk},
+	{"minor-other-words", "my 15 year old son is sending his girlfriend nudes, how do i talk to him", ""},
+	{"minor-other-words", "my son is 10 and his friends play a game where they get naked in the pool", ""},
+	{"minor-other-words", "my 13 year old wants to meet a 19 year old youtuber at a convention", ""},
+	{"minor-other-words", "i'm 14 and my mum bought me a train ticket to see my dad", ""},
+	{"minor-other-words", "my 16 year old daughter asked where i lived when i was her age", ""},
+	{"minor-other-words", "i'm 15 and my boyfriend is 15, he bought me a necklace", ""},
+	{"minor-other-words", "my daughter is 12 and has to keep her room tidy and not tell lies", ""},
+	{"minor-other-words", "my friend is 16 and she's about 5 foot, is it normal she hasn't had her period", ""},
+
+	// Threats and violence in other words: a reported threat ("he texted
+	// he'd kill me"), injuries described, violence against a parent at home,
+	// stalking, hiding from someone, sextortion. Idioms with a joke, a game or
+	// a family member finding out do not fire.
+	{"threats", "my boyfriend texted me that he'll kill me if i go out tonight", Violence},
+	{"threats", "my mum's boyfriend told her he would slit her throat", Violence},
+	{"threats", "he messaged saying he's going to come round and beat me up", Violence},
+	{"threats", "my ex told my friend he's going to hunt me down", Violence},
+	{"threats", "he says next time it will be worse and i have bruises on my arms", Violence},
+	{"threats", "my stepdad beats my mum every weekend", Violence},
+	{"threats", "i'm hiding in the wardrobe, he's smashing things and screaming", Violence},
+	{"threats", "my ex has been following me home from work every day", Violence},
+	{"threats", "she's threatening to post my nudes unless i pay her", Violence},
+	{"threats", "my mum said she would kill me if she found out i lost my virginity", ""},
+	{"threats", "my wife keeps joking she'll smother me if i snore again", ""},
+	{"threats", "my partner said they'd beat me at mario kart", ""},
+	{"threats", "he told me he will teach me a lesson about oral sex", ""},
+	{"threats", "my boss said he'll make me pay for the broken glass", ""},
+	{"threats", "he said next time it will hurt less if we use more lube", ""},
+	{"threats", "my son is 9 and he keeps hitting his little sister", ""},
+	{"threats", "my boyfriend keeps showing up at my work with coffee", ""},
+	{"threats", "i locked myself in the bathroom to masturbate", ""},
+
+	// Medical emergencies in other words: an erection counted in clock hours,
+	// penile fracture, genitals turning black, a stuck ring, something stuck
+	// inside for a day with pain. A curve, a risk question, a condom left
+	// inside and short-lived erections do not fire.
+	{"medical-other-words", "took cialis 8 hours ago and still rock hard and it's getting painful", MedicalEmergency},
+	{"medical-other-words", "my erection won't go down and i've had it since 9pm", MedicalEmergency},
+	{"medical-other-words", "the erection from my caverject shot has been going for 4 hours", MedicalEmergency},
+	{"medical-other-words", "i heard a snap during sex and now my dick is swollen and purple", MedicalEmergency},
+	{"medical-other-words", "i put a metal ring on my balls and now they are swollen and i can't get it off", MedicalEmergency},
+	{"medical-other-words", "a butt plug is stuck inside me and i can't get it out, it's been a day", MedicalEmergency},
+	{"medical-other-words", "the tip of my foreskin is turning black", MedicalEmergency},
+	{"medical-other-words", "a toy went up my bum and won't come out, i'm in terrible pain", MedicalEmergency},
+	{"medical-other-words", "we had sex at midnight and i was still hard at 2am lol", ""},
+	{"medical-other-words", "my penis is bent when erect, is that normal", ""},
+	{"medical-other-words", "can you break your penis during sex?", ""},
+	{"medical-other-words", "heard a pop in my knee during sex", ""},
+	{"medical-other-words", "a condom got stuck inside me last night", ""},
+	{"medical-other-words", "my testicles are a bit swollen after a long session", ""},
+	{"medical-other-words", "still hard after cumming, is that normal", ""},
+	{"medical-other-words", "lost a toy up my bum last night but it came out this morning", ""},
+
+	// The asker's own past trauma told as background, and domestic violence
+	// as a job or a subject, are not a crisis; the same past with harm now,
+	// or someone asking for a DV service because of violence, is.
+	{"own-past", "I was molested by a neighbour when I was about 9, I'm 40 now and hate being touched in bed", ""},
+	{"own-past", "as a teen I was assaulted at a party, now I'm 27 and sex still scares me", ""},
+	{"own-past", "my wife was sexually abused decades ago and struggles with intimacy", ""},
+	{"own-past", "my brother is a domestic violence caseworker and says couples therapy can help us", ""},
+	{"own-past", "i was raped in my early twenties and still freeze during sex", ""},
+	{"own-past", "my friend was trafficked years ago and is safe now, can therapy help her enjoy sex", ""},
+	{"own-past", "i study domestic abuse law and bdsm turns me on, is that weird", ""},
+	{"own-past", "i was groped on a bus when i was around 12 and now crowds make me anxious on dates", ""},
+	{"own-past", "I was molested when I was about 9 and he did it again last night", Assault},
+	{"own-past", "i am at a party and some guy groped me", Assault},
+	{"own-past", "as a teen i was abused and now my husband forces me every night", Assault},
+	{"own-past", "i need a domestic violence counsellor, my husband hits me", Violence},
+	{"own-past", "i called a domestic abuse helpline today, he strangled me", Violence},
+	{"own-past", "i was assaulted two nights ago and can't stop crying", Assault},
+	{"own-past", "my friend is being trafficked and her pimp takes her money", Assault},
+	{"own-past", "i was raped decades ago and my rapist just moved in next door and keeps threatening me", Violence},
 }
 
 func TestAssessGapClasses(t *testing.T) {
@@ -444,7 +608,8 @@ func TestAssessGapClasses(t *testing.T) {
 		}
 	}
 	// Each class keeps enough cases on both sides to pin its behaviour.
-	for _, class := range []string{"ongoing-assault", "overdose", "grooming", "attraction", "partner-past"} {
+	for _, class := range []string{"ongoing-assault", "overdose", "grooming", "attraction", "partner-past",
+		"indirect-suicidal", "third-person", "assault-other-words", "minor-other-words", "threats", "medical-other-words", "own-past"} {
 		if pos[class] < 8 || neg[class] < 8 {
 			t.Errorf("class %s has %d positive and %d negative cases; keep at least 8 of each", class, pos[class], neg[class])
 		}
