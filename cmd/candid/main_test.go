@@ -307,7 +307,7 @@ func TestNoEvalQuestionInFAQ(t *testing.T) {
 		}), " ")
 	}
 	evalQs := map[string]string{}
-	for _, file := range []string{"../../../shared/eval/dev.jsonl", "../../eval/own.jsonl", "../../eval/fresh.jsonl", "../../eval/fresh2.jsonl", "../../eval/crisis-dev.jsonl", "../../eval/crisis-heldout.jsonl"} {
+	for _, file := range []string{"../../../shared/eval/dev.jsonl", "../../eval/own.jsonl", "../../eval/fresh.jsonl", "../../eval/fresh2.jsonl", "../../eval/crisis-dev.jsonl", "../../eval/crisis-dev2.jsonl", "../../eval/crisis-heldout.jsonl"} {
 		data, err := os.ReadFile(file)
 		if err != nil {
 			continue // the shared dev set may be absent outside the workspace
