@@ -168,6 +168,7 @@ var crisisPositives = []struct {
 // questions, consent questions, and past trauma told as background.
 var crisisNegatives = []string{
 	"this dry spell is killing me",
+	"whats the point of living together before the wedding if we already share a bed",
 	"does lube kill sperm",
 	"I'm dying to try anal",
 	"my libido is dead",
