@@ -8,8 +8,9 @@ import (
 
 // The quality floor of the matcher issue, on the dev set, without the
 // safety detector: crisis cases are left out (safety handles them).
-// eval/own.jsonl, the held-out set, is reported with no floor: it is never
-// used for tuning, so its numbers are the honest ones.
+// eval/own.jsonl, a held-out set, is reported with no floor: the model is
+// never trained on it (it did help choose the training set weights, see
+// TestTrain), so its numbers are the honest ones.
 func TestQualityFloorDev(t *testing.T) {
 	rep := evaluateReal(t, devCasesPath)
 	t.Logf("dev set (%s):\n%s", devCasesPath, rep)
@@ -29,9 +30,9 @@ func TestQualityReportOwn(t *testing.T) {
 	t.Logf("own set (%s), held out, no floor:\n%s", ownCasesPath, rep)
 }
 
-// TestThresholdTradeoff reports, for dev and own, what a clinic gets from
-// other values of match.answer_threshold (the table in docs/benchmarks.md),
-// and checks the trade-off is what the docs promise: raising the threshold
+// TestThresholdTradeoff reports, for dev, own, fresh and fresh2, what a
+// clinic gets from other values of match.answer_threshold (the table in
+// docs/matcher.md), and checks the trade-off is what the docs promise: raising the threshold
 // never answers more, and never adds wrong answers.
 func TestThresholdTradeoff(t *testing.T) {
 	cat, lex := loadReal(t)
