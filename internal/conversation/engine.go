@@ -300,7 +300,12 @@ func (e *Engine) message(ctx context.Context, in Inbound) ([]Reply, error) {
 type Button = store.Button
 
 // crisis answers with resources first and opens an urgent ticket so that a
-// person at the clinic follows up.
+// person at the clinic follows up. Nothing stands between the asker and
+// either: a block does not (a blocked asker in danger still reaches a
+// person; staff see the ticket like any other urgent one), and neither does
+// a store that cannot check the block. A ticket that cannot be stored is
+// logged (without the text or the handle), and the resources are shown all
+// the same. It never fails: the resources matter more than any error.
 func (e *Engine) crisis(ctx context.Context, in Inbound, scrubbed string, c Classification) ([]Reply, error) {
 	region := in.Region
 	if region == "" {
@@ -311,18 +316,16 @@ func (e *Engine) crisis(ctx context.Context, in Inbound, scrubbed string, c Clas
 	if len(c.Safety.Signals) > 0 {
 		category = string(c.Safety.Signals[0].Category)
 	}
-	lq := lastQuestion{Text: scrubbed, Urgent: true, Category: category}
-	blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
-	if err == nil && !blocked {
-		t, err := e.opts.Tickets.OpenTicket(ctx, store.Ticket{Handle: in.Handle, Platform: in.Platform, Address: in.Address,
-			Question: scrubbed, Locale: in.Locale, Urgent: true, Category: category})
-		if err != nil {
-			// The resources matter more than the ticket: still show them.
-			e.log.ErrorContext(ctx, "urgent ticket not stored", "err", err)
-		} else {
-			lq.TicketID = t.ID
-			text += fmt.Sprintf("\n\nI have also passed your message, without your name, to %s's team as urgent.", e.opts.Vars.ClinicName)
-		}
+	question := ticketQuestion(scrubbed)
+	lq := lastQuestion{Text: question, Urgent: true, Category: category}
+	t, err := e.opts.Tickets.OpenTicket(ctx, store.Ticket{Handle: in.Handle, Platform: in.Platform, Address: in.Address,
+		Question: question, Locale: in.Locale, Urgent: true, Category: category})
+	if err != nil {
+		// The resources matter more than the ticket: still show them.
+		e.log.ErrorContext(ctx, "urgent ticket not stored", "platform", in.Platform, "err", err)
+	} else {
+		lq.TicketID = t.ID
+		text += fmt.Sprintf("\n\nI have also passed your message, without your name, to %s's team as urgent.", e.opts.Vars.ClinicName)
 	}
 	if err := e.putLast(ctx, in.Handle, lq); err != nil {
 		e.log.ErrorContext(ctx, "state not stored", "err", err)

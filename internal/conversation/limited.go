@@ -1,0 +1,103 @@
+package conversation
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/candid-app/candid/internal/safety"
+)
+
+// DecisionRefused is what the Recorder counts when an adapter's limit, cap
+// or block stopped an ordinary message (Refused); a refused message that
+// needs help counts as DecisionCrisis.
+const DecisionRefused = "refused"
+
+// Refused is what an adapter calls, instead of answering with its own
+// refusal, when one of its limits would stop an asker's input: a rate
+// limit, a full queue, a busy asker, a block, a place the service does not
+// answer in (a group chat). Safety comes before every such limit, on every
+// channel, so the rule lives here once:
+//
+//   - A message that needs help (an urgent or a concern tier) is answered
+//     exactly as the normal crisis path answers it: the resources for its
+//     kind, and an urgent ticket so that a person at the clinic follows
+//     up. The limit does not apply to it.
+//   - Anything else gets one KindInfo reply with the adapter's refusal
+//     text, and nothing is stored. Commands and button presses are not
+//     messages: they always get the refusal.
+//
+// The check is the engine's own (Classify), local and cheap, so adapters
+// may call Refused for every input they refuse, floods included. Refused
+// stores nothing for a refusal; for a crisis it stores what the crisis
+// path stores (the ticket, the last question and, on the web, the
+// history). The error is non-nil only for an inbound without a handle or
+// platform.
+func (e *Engine) Refused(ctx context.Context, in Inbound, refusal string) ([]Reply, error) {
+	if in.Handle == "" || in.Platform == "" {
+		return nil, errors.New("conversation: inbound without handle or platform")
+	}
+	refuse := func() ([]Reply, error) {
+		e.record(in.Platform, DecisionRefused)
+		return []Reply{{Kind: KindInfo, Text: refusal}}, nil
+	}
+	if in.Action != "" {
+		return refuse()
+	}
+	text := strings.TrimSpace(strings.ToValidUTF8(in.Text, "\uFFFD"))
+	if text == "" {
+		return refuse()
+	}
+	if _, ok := command(text); ok {
+		return refuse()
+	}
+	c := e.Classify(text)
+	if !c.Safety.NeedsHelp() {
+		return refuse()
+	}
+	e.record(in.Platform, DecisionCrisis)
+	scrubbed, _ := safety.Scrub(text)
+	replies, err := e.crisis(ctx, in, scrubbed, c)
+	if err != nil {
+		return nil, err
+	}
+	e.remember(ctx, in, replies)
+	return replies, nil
+}
+
+// NeedsHelp reports whether replies carry the help for a danger (the crisis
+// reply): what an adapter checks after Refused to tell help, which it must
+// deliver whatever its limits say, from its own refusal.
+func NeedsHelp(replies []Reply) bool {
+	for _, r := range replies {
+		if r.Kind == KindCrisis {
+			return true
+		}
+	}
+	return false
+}
+
+// maxTicketRunes bounds the question on an urgent ticket. A message that
+// reaches the crisis path through Refused has not passed the length check
+// (a person in danger is not told to shorten their message first); its
+// ticket keeps the beginning and says that the rest was cut.
+const maxTicketRunes = 4 * MaxQuestionRunes
+
+const ticketCut = "\n[… the rest of this long message was not kept]"
+
+// ticketQuestion is scrubbed as it goes on a ticket: whole when it fits,
+// otherwise its first maxTicketRunes runes and a note.
+func ticketQuestion(scrubbed string) string {
+	if utf8.RuneCountInString(scrubbed) <= maxTicketRunes {
+		return scrubbed
+	}
+	n := 0
+	for i := range scrubbed {
+		if n == maxTicketRunes {
+			return scrubbed[:i] + ticketCut
+		}
+		n++
+	}
+	return scrubbed
+}
