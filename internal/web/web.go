@@ -40,9 +40,13 @@ const (
 	historySize = 200
 )
 
-// Engine is the conversation engine as the web chat uses it.
+// Engine is the conversation engine as the web chat uses it
+// (*conversation.Engine implements it). Refused is what a message the rate
+// limits stopped goes to instead: safety comes before every limit, so a
+// limited asker in danger still gets the help (see conversation.Engine.Refused).
 type Engine interface {
 	Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error)
+	Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error)
 	History(ctx context.Context, handle string, limit int) ([]store.Message, error)
 	PrivacyNotice() string
 }
@@ -183,17 +187,37 @@ func (c *Chat) existingSession(r *http.Request) (string, bool) {
 	return "", false
 }
 
-// limit applies the per-asker and per-client limits.
-func (c *Chat) limit(w http.ResponseWriter, r *http.Request, handle string) bool {
+// What a limited asker is told (unless what they wrote needs help).
+const (
+	limitedAPIText  = "You are sending messages too quickly. Please wait a moment and try again."
+	limitedFormText = "You are sending messages too quickly. Please wait a moment."
+)
+
+// allow applies the per-asker and per-client limits. When either refuses,
+// it reports how long until both would allow.
+func (c *Chat) allow(r *http.Request, handle string) (bool, time.Duration) {
 	ok1, wait1 := c.asker.Allow(r.Context(), handle)
 	ok2, wait2 := c.client.Allow(r.Context(), c.opts.Keys.Digest("client", clientIP(r)))
 	if ok1 && ok2 {
-		return true
+		return true, 0
 	}
-	wait := max(wait1, wait2)
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-	writeError(w, http.StatusTooManyRequests, "rate_limited", "You are sending messages too quickly. Please wait a moment and try again.")
-	return false
+	return false, max(wait1, wait2)
+}
+
+// refused passes an input the limits stopped to the engine, which gives a
+// message that needs help the help (the resources and an urgent ticket)
+// and anything else the refusal. It reports the replies when help was
+// given, and nil when the asker is to be told they are limited.
+func (c *Chat) refused(ctx context.Context, in conversation.Inbound, refusal string) []conversation.Reply {
+	replies, err := c.opts.Engine.Refused(ctx, in, refusal)
+	if err != nil {
+		c.log.ErrorContext(ctx, "web chat: engine failed on a limited message", "err", err)
+		return nil
+	}
+	if !conversation.NeedsHelp(replies) {
+		return nil
+	}
+	return replies
 }
 
 func clientIP(r *http.Request) string {
@@ -269,12 +293,21 @@ func (c *Chat) apiAction(w http.ResponseWriter, r *http.Request) {
 	c.apiHandle(w, r, conversation.Inbound{Action: body.Action})
 }
 
+// apiHandle runs one API input through the engine. A limited input gets a
+// 429 (with Retry-After), unless it is a message that needs help: that one
+// is answered, 200, with the help, whatever the limits say.
 func (c *Chat) apiHandle(w http.ResponseWriter, r *http.Request, in conversation.Inbound) {
 	handle := c.session(w, r)
-	if !c.limit(w, r, handle) {
+	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	if ok, wait := c.allow(r, handle); !ok {
+		if replies := c.refused(r.Context(), in, limitedAPIText); replies != nil {
+			writeJSON(w, http.StatusOK, map[string]any{"replies": toJSON(replies)})
+			return
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", limitedAPIText)
 		return
 	}
-	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
 	replies, err := c.opts.Engine.Handle(r.Context(), in)
 	if err != nil {
 		c.log.ErrorContext(r.Context(), "web chat: engine failed", "err", err)
@@ -448,12 +481,18 @@ func (c *Chat) form(w http.ResponseWriter, r *http.Request, fill func(*conversat
 		http.Redirect(w, r, "/?notice="+url.QueryEscape(msg)+"#compose", http.StatusSeeOther)
 		return
 	}
-	if ok, _ := c.asker.Allow(r.Context(), handle); !ok {
-		http.Redirect(w, r, "/?notice="+url.QueryEscape("You are sending messages too quickly. Please wait a moment.")+"#compose", http.StatusSeeOther)
-		return
-	}
 	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
 	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
+	if ok, _ := c.asker.Allow(r.Context(), handle); !ok {
+		// The engine keeps the help in the chat's history, which the page
+		// shows after the redirect.
+		if c.refused(r.Context(), in, limitedFormText) != nil {
+			http.Redirect(w, r, "/#latest", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/?notice="+url.QueryEscape(limitedFormText)+"#compose", http.StatusSeeOther)
+		return
+	}
 	if _, err := c.opts.Engine.Handle(r.Context(), in); err != nil {
 		c.log.ErrorContext(r.Context(), "web chat: engine failed", "err", err)
 		http.Redirect(w, r, "/?notice="+url.QueryEscape("Something went wrong and your message was not processed. Please try again.")+"#compose", http.StatusSeeOther)
