@@ -18,7 +18,8 @@ import (
 const faqUsage = `Usage:
   candid faq lint [DIR]                 check the entries (DIR: faq/en, or faq/ for every locale)
   candid faq eval --cases FILE [flags]  measure the matcher on labelled questions (JSON lines)
-  candid faq show [--faq DIR] ID        show an entry as an asker sees it`
+  candid faq show [--faq DIR] ID        show an entry as an asker sees it
+  candid faq train [--corpus DIR]       train the safety detector's learned layer (go generate ./faq)`
 
 func faqCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
@@ -32,6 +33,8 @@ func faqCmd(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		return faqEval(args[1:], stdout, stderr, getenv)
 	case "show":
 		return faqShow(args[1:], stdout, stderr, getenv)
+	case "train":
+		return faqTrain(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, faqUsage)
 		return nil

@@ -81,6 +81,11 @@ func load(fsys fs.FS, source string, opts match.Options, prev *Set) (*Set, error
 	if err != nil {
 		return nil, fmt.Errorf("crisis rules in %s: %w", source, err)
 	}
+	model, err := safety.LoadModel(fsys)
+	if err != nil {
+		return nil, fmt.Errorf("safety model in %s: %w", source, err)
+	}
+	det = det.WithModel(model)
 	res, err := safety.LoadResources(fsys, ResourcesFile)
 	if err != nil {
 		return nil, fmt.Errorf("crisis resources in %s: %w", source, err)

@@ -255,22 +255,53 @@ func (e *Engine) message(ctx context.Context, in Inbound) ([]Reply, error) {
 	if cmd, ok := command(text); ok {
 		return e.command(ctx, in, cmd)
 	}
-	if utf8.RuneCountInString(text) > MaxQuestionRunes {
-		return []Reply{{Kind: KindInfo, Text: fmt.Sprintf("That message is longer than I can read (%d characters at most). Could you shorten it to the main question?", MaxQuestionRunes)}}, nil
-	}
+	// Safety reads every message, a long one too: a story of 3,000
+	// characters with the danger in the middle must still get help.
 	c := e.Classify(text)
+	long := utf8.RuneCountInString(text) > MaxQuestionRunes
+	if long && c.Decision != DecisionCrisis {
+		c.Decision, c.FAQID, c.Candidates = DecisionTooLong, "", []store.Candidate{}
+	}
 	e.record(in.Platform, c.Decision)
 	scrubbed, _ := safety.Scrub(text)
 
 	if c.Decision == DecisionCrisis {
 		return e.crisis(ctx, in, scrubbed, c)
 	}
-	blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
-	if err != nil {
-		return nil, fmt.Errorf("conversation: check block: %w", err)
+	if c.Safety.Tier == safety.TierConcern {
+		// A possible danger: answer what we can, then check in, give the
+		// resources for its kind and open a concern ticket — whatever a
+		// block says, as for a crisis.
+		replies, err := e.ordinary(ctx, in, scrubbed, c, false)
+		if err != nil {
+			e.log.ErrorContext(ctx, "concern: ordinary reply failed", "platform", in.Platform, "err", err)
+			replies = nil
+		}
+		return append(replies, e.concern(ctx, in, scrubbed, c)), nil
 	}
-	if blocked {
-		return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment. If you are in danger, call your local emergency number."}}, nil
+	return e.ordinary(ctx, in, scrubbed, c, true)
+}
+
+// DecisionTooLong is recorded for a message over MaxQuestionRunes that
+// needs no help: it is refused with a clear message rather than cut.
+const DecisionTooLong = "too_long"
+
+// ordinary answers a message that needs no crisis reply: an FAQ answer,
+// "did you mean" choices, an offer to ask a therapist or an out-of-scope
+// line. checkBlock is false for a concern, whose asker is answered whatever
+// a block says (the concern ticket is how staff see it).
+func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Classification, checkBlock bool) ([]Reply, error) {
+	if c.Decision == DecisionTooLong {
+		return []Reply{{Kind: KindInfo, Text: fmt.Sprintf("That message is longer than I can read (%d characters at most). Could you shorten it to the main question?", MaxQuestionRunes)}}, nil
+	}
+	if checkBlock {
+		blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
+		if err != nil {
+			return nil, fmt.Errorf("conversation: check block: %w", err)
+		}
+		if blocked {
+			return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment. If you are in danger, call your local emergency number."}}, nil
+		}
 	}
 	lq := lastQuestion{Text: scrubbed, Candidates: c.Candidates}
 	if err := e.putLast(ctx, in.Handle, lq); err != nil {
@@ -312,14 +343,12 @@ func (e *Engine) crisis(ctx context.Context, in Inbound, scrubbed string, c Clas
 		region = e.opts.Region
 	}
 	text := e.opts.Resources.Message(region, c.Safety)
-	category := ""
-	if len(c.Safety.Signals) > 0 {
-		category = string(c.Safety.Signals[0].Category)
-	}
+	category := string(c.Safety.Kind)
 	question := ticketQuestion(scrubbed)
 	lq := lastQuestion{Text: question, Urgent: true, Category: category}
 	t, err := e.opts.Tickets.OpenTicket(ctx, store.Ticket{Handle: in.Handle, Platform: in.Platform, Address: in.Address,
-		Question: question, Locale: in.Locale, Urgent: true, Category: category})
+		Question: question, Locale: in.Locale, Urgent: true, Category: category,
+		Tier: string(safety.TierUrgent), Why: why(c.Safety)})
 	if err != nil {
 		// The resources matter more than the ticket: still show them.
 		e.log.ErrorContext(ctx, "urgent ticket not stored", "platform", in.Platform, "err", err)

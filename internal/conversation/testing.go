@@ -72,6 +72,11 @@ func ShippedContent(t testing.TB) (*StaticLibrary, *safety.Detector, *safety.Res
 	if err != nil {
 		t.Fatalf("crisis rules: %v", err)
 	}
+	model, err := safety.LoadModel(faqfiles.FS)
+	if err != nil {
+		t.Fatalf("safety model: %v", err)
+	}
+	det = det.WithModel(model)
 	res, err := safety.LoadResources(faqfiles.FS, "safety/resources.yaml")
 	if err != nil {
 		t.Fatalf("crisis resources: %v", err)

@@ -34,6 +34,7 @@ type Kind string
 const (
 	KindAnswer     Kind = "answer"       // an FAQ answer
 	KindCrisis     Kind = "crisis"       // crisis resources; always first
+	KindCheckIn    Kind = "check_in"     // a concern: a warm check-in and the resources, after the answer
 	KindSuggest    Kind = "suggest"      // "did you mean" choices
 	KindQueued     Kind = "queued"       // the question went to the clinic's therapists
 	KindInfo       Kind = "info"         // help, privacy, forget, booking, no match …

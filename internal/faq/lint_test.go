@@ -808,12 +808,27 @@ func TestShippedFAQ(t *testing.T) {
 
 	t.Run("topics.tsv", func(t *testing.T) {
 		topics := topicIDs(t, "../../../shared/eval/topics.tsv")
+		// The 21 topics that topics.tsv gained for FAQ v2 (issue 16) have no
+		// entry yet; they are listed in testdata/pending_ids.txt, and an id
+		// leaves that list when its entry lands.
+		pending := readRequiredIDs(t, "testdata/pending_ids.txt")
+		var newTopics []string
 		for _, id := range topics {
-			if cat.Entry(id) == nil {
+			switch {
+			case slices.Contains(pending, id):
+				if cat.Entry(id) != nil {
+					t.Errorf("topic %q has an entry now: remove it from testdata/pending_ids.txt and add it to required_ids.txt", id)
+				}
+			case cat.Entry(id) == nil:
 				t.Errorf("topic %q of topics.tsv has no entry faq/en/%s.yaml", id, id)
+			default:
+				newTopics = append(newTopics, id)
 			}
 		}
-		a, b := slices.Sorted(slices.Values(topics)), slices.Sorted(slices.Values(required))
+		if len(pending) > 0 {
+			t.Logf("%d topics of topics.tsv await their FAQ v2 entries (testdata/pending_ids.txt)", len(pending))
+		}
+		a, b := slices.Sorted(slices.Values(newTopics)), slices.Sorted(slices.Values(required))
 		if !slices.Equal(a, b) {
 			t.Errorf("testdata/required_ids.txt is out of date with topics.tsv:\n got %v\nwant %v", b, a)
 		}

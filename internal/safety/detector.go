@@ -42,18 +42,42 @@ func categoryIndex(c Category) int {
 // that made it fire, so signals can be logged and counted.
 type Signal struct {
 	Category Category
+	Kind     Kind
+	Tier     Tier
 	Rule     string
 }
 
 // Assessment is the detector's verdict on one message.
 type Assessment struct {
+	// Tier is how soon a person must see the message; Kind the kind of
+	// danger (KindNone when Tier is TierNone). Kinds lists every kind that
+	// was found, Kind first.
+	Tier  Tier
+	Kind  Kind
+	Kinds []Kind
+	// Why names what decided: a rule id, or "model" with Score, the
+	// learned layer's probability that the message tells of a danger.
+	Why   string
+	Score float64
+	// Crisis is Tier == TierUrgent, kept for the callers that only need
+	// to know whether resources come first.
 	Crisis  bool
 	Signals []Signal
+	// Lang is the language the message seems to be written in ("en" or
+	// "es"), so that the help can be given in it.
+	Lang string
 	// Request: the message asks the service to produce sexual content
 	// (write erotica, sext, role-play, send nudes). The engine answers it
 	// with decision out_of_scope; it is independent of Crisis.
 	Request bool
 }
+
+// NeedsHelp reports whether the message gets the resources for its kind:
+// an urgent or a concern tier.
+func (a Assessment) NeedsHelp() bool { return a.Tier == TierUrgent || a.Tier == TierConcern }
+
+// HasKind reports whether k is among the kinds found.
+func (a Assessment) HasKind(k Kind) bool { return slices.Contains(a.Kinds, k) }
 
 // Has reports whether any signal is of category c.
 func (a Assessment) Has(c Category) bool {
@@ -88,6 +112,8 @@ func asStrings(cs []Category) []string {
 type rule struct {
 	id       string
 	category Category // "" for a request rule
+	kind     Kind     // the kind it points to (its category's unless named)
+	tier     Tier     // urgent unless the rule says concern
 	line     int
 	match    []int32   // any of these patterns …
 	also     [][]int32 // … and, for every group, any of its patterns …
@@ -118,13 +144,14 @@ type Detector struct {
 	regexes   []int32
 	rules     []rule
 	maxStates int
+	model     *Model    // the learned layer behind the rules, or nil
 	pool      sync.Pool // of *scratch
 }
 
 // crisis.yaml keys.
 var (
 	topKeys  = []string{"version", "rewrites", "sets", "categories", "requests"}
-	ruleKeys = []string{"id", "note", "match", "also", "unless", "near", "examples"}
+	ruleKeys = []string{"id", "note", "kind", "tier", "match", "also", "unless", "near", "examples"}
 )
 
 // LoadDetector reads the crisis rules at path in fsys (faq/safety/crisis.yaml
@@ -299,7 +326,7 @@ func (d *Detector) loadRules(f yfile, c *compiler, n *yaml.Node, cat Category, i
 		if err != nil {
 			return err
 		}
-		r := rule{category: cat, line: rn.Line}
+		r := rule{category: cat, kind: categoryKind(cat), tier: TierUrgent, line: rn.Line}
 		var matchNode *yaml.Node
 		for _, p := range pairs {
 			switch p.key {
@@ -320,6 +347,25 @@ func (d *Detector) loadRules(f yfile, c *compiler, n *yaml.Node, cat Category, i
 				if _, err := f.scalar(p.v, "note"); err != nil {
 					return err
 				}
+			case "kind":
+				s, err := f.scalar(p.v, "kind")
+				if err != nil {
+					return err
+				}
+				k, ok := ParseKind(s)
+				if !ok || cat == "" {
+					return f.errf(p.v.Line, "kind %q: want one of %v (and only on a crisis rule)", s, Kinds())
+				}
+				r.kind = k
+			case "tier":
+				s, err := f.scalar(p.v, "tier")
+				if err != nil {
+					return err
+				}
+				if s != string(TierUrgent) && s != string(TierConcern) {
+					return f.errf(p.v.Line, "tier %q: want urgent or concern", s)
+				}
+				r.tier = Tier(s)
 			case "match":
 				matchNode = p.v
 				if r.match, err = d.patterns(f, c, p.v, "match"); err != nil {
@@ -464,7 +510,10 @@ func (d *Detector) index() {
 // Assess looks for crisis signals and content requests in text. It is a
 // pure function of the text and the loaded rules.
 func (d *Detector) Assess(text string) Assessment {
-	return d.assess(text).Assessment
+	a := d.assess(text).Assessment
+	d.applyModel(text, &a)
+	a.Lang = detectLang(text)
+	return a
 }
 
 // result is Assess's full answer; the extra fields are for tests (which
@@ -560,9 +609,9 @@ func (d *Detector) assess(text string) result {
 			res.requestRules = append(res.requestRules, r.id)
 			continue
 		}
-		a.Crisis = true
-		a.Signals = append(a.Signals, Signal{Category: r.category, Rule: r.id})
+		a.Signals = append(a.Signals, Signal{Category: r.category, Kind: r.kind, Tier: r.tier, Rule: r.id})
 	}
+	a.fromSignals()
 	res.steps = m.steps
 	return res
 }

@@ -120,7 +120,7 @@ func TestLoadResourcesErrors(t *testing.T) {
 		msg        string
 	}{
 		{"malformed yaml", "regions:\n  US: {emergency: \"911\"\n", -1, "invalid YAML"},
-		{"unknown category", "regions:\n" + intl + "    resources:\n      selfharm:\n        - {name: a, contact: b}\n", 5, `unknown category "selfharm"`},
+		{"unknown kind", "regions:\n" + intl + "    resources:\n      selfharm:\n        - {name: a, contact: b}\n", 5, `unknown kind "selfharm"`},
 		{"missing default", "regions:\n  US:\n    emergency: \"911\"\n", 1, `default region "INTL"`},
 		{"no emergency", "regions:\n  INTL:\n    name: x\n", 3, "no emergency"},
 		{"no contact", "regions:\n" + intl + "    general:\n      - name: a\n", 5, "name and a contact"},

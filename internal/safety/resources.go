@@ -1,7 +1,6 @@
 package safety
 
 import (
-	"fmt"
 	"io/fs"
 	"strings"
 
@@ -12,7 +11,11 @@ import (
 type Resource struct {
 	Name    string // "988 Suicide & Crisis Lifeline"
 	Contact string // what to do: "Call or text 988"
-	Note    string // who it is for, when it is open
+	Note    string // who it is for, when it is open ("24/7" only when it is)
+	// Lang is the language the entry is written in and the service
+	// answers in: "" for the region's own, "es" for a Spanish line. A
+	// Spanish reply lists the Spanish entries first.
+	Lang string
 }
 
 // Region is the set of resources for one place.
@@ -20,7 +23,7 @@ type Region struct {
 	Code      string // "US"
 	Name      string // "United States"
 	Emergency string // completes "call …": "911", "your local emergency number"
-	Resources map[Category][]Resource
+	Resources map[Kind][]Resource
 	General   []Resource
 }
 
@@ -30,6 +33,7 @@ type Resources struct {
 	regions map[string]Region
 	alias   map[string]string // alias → region code
 	def     string
+	advice  map[Kind]map[string]string // kind → language → what to do first
 }
 
 // LoadResources reads the crisis resources at path in fsys
@@ -41,11 +45,11 @@ func LoadResources(fsys fs.FS, path string) (*Resources, error) {
 	if err != nil {
 		return nil, err
 	}
-	top, err := f.mapping(root, "resources", "version", "default", "regions")
+	top, err := f.mapping(root, "resources", "version", "default", "advice", "regions")
 	if err != nil {
 		return nil, err
 	}
-	r := &Resources{regions: map[string]Region{}, alias: map[string]string{}}
+	r := &Resources{regions: map[string]Region{}, alias: map[string]string{}, advice: map[Kind]map[string]string{}}
 	defLine := root.Line
 	var regions *yaml.Node
 	for _, p := range top {
@@ -65,6 +69,10 @@ func LoadResources(fsys fs.FS, path string) (*Resources, error) {
 			defLine = p.v.Line
 		case "regions":
 			regions = p.v
+		case "advice":
+			if err := r.loadAdvice(f, p.v); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if regions == nil {
@@ -111,7 +119,7 @@ func LoadResources(fsys fs.FS, path string) (*Resources, error) {
 }
 
 func loadRegion(f yfile, code string, n *yaml.Node) (Region, []*yaml.Node, error) {
-	reg := Region{Code: code, Resources: map[Category][]Resource{}}
+	reg := Region{Code: code, Resources: map[Kind][]Resource{}}
 	pairs, err := f.mapping(n, "region "+code, "name", "aliases", "emergency", "resources", "general")
 	if err != nil {
 		return reg, nil, err
@@ -137,11 +145,11 @@ func loadRegion(f yfile, code string, n *yaml.Node) (Region, []*yaml.Node, error
 				if err != nil {
 					break
 				}
-				cat := Category(c.key)
-				if categoryIndex(cat) < 0 {
-					return reg, nil, f.errf(c.k.Line, "unknown category %q (want one of %s)", c.key, strings.Join(asStrings(Categories()), ", "))
+				k, ok := ParseKind(c.key)
+				if !ok {
+					return reg, nil, f.errf(c.k.Line, "unknown kind %q (want one of %v)", c.key, Kinds())
 				}
-				reg.Resources[cat], err = loadResourceList(f, c.v, c.key)
+				reg.Resources[k], err = loadResourceList(f, c.v, c.key)
 			}
 		}
 		if err != nil {
@@ -166,7 +174,7 @@ func loadResourceList(f yfile, n *yaml.Node, what string) ([]Resource, error) {
 	}
 	var out []Resource
 	for _, it := range n.Content {
-		pairs, err := f.mapping(it, "resource", "name", "contact", "note")
+		pairs, err := f.mapping(it, "resource", "name", "contact", "note", "lang")
 		if err != nil {
 			return nil, err
 		}
@@ -186,6 +194,13 @@ func loadResourceList(f yfile, n *yaml.Node, what string) ([]Resource, error) {
 				res.Contact = strings.TrimSpace(v)
 			case "note":
 				res.Note = strings.TrimSpace(v)
+			case "lang":
+				if v != "es" && v != "en" {
+					return nil, f.errf(p.v.Line, "lang %q: want en or es", v)
+				}
+				if v == "es" {
+					res.Lang = v
+				}
 			}
 		}
 		if res.Name == "" || res.Contact == "" {
@@ -251,51 +266,10 @@ func (r *Resources) lookup(code string) (Region, bool) {
 // clone copies the maps and slices so a caller cannot change shared data.
 func (g Region) clone() Region {
 	out := g
-	out.Resources = make(map[Category][]Resource, len(g.Resources))
+	out.Resources = make(map[Kind][]Resource, len(g.Resources))
 	for c, rs := range g.Resources {
 		out.Resources[c] = append([]Resource(nil), rs...)
 	}
 	out.General = append([]Resource(nil), g.General...)
 	return out
-}
-
-// Message renders the crisis reply for a region: the emergency line first,
-// then the resources for the categories that fired, then the general ones.
-// It uses the FAQ Markdown subset (paragraphs, "- " lists, **bold**). It is
-// short on purpose: a person in crisis should reach a number in one glance.
-func (r *Resources) Message(code string, a Assessment) string {
-	reg := r.region(code)
-	cats := a.Categories()
-	var b strings.Builder
-	if contains(asStrings(cats), string(MedicalEmergency)) {
-		fmt.Fprintf(&b, "If you are in danger or need urgent medical help now, call %s.\n", reg.Emergency)
-	} else {
-		fmt.Fprintf(&b, "If you are in danger now, call %s.\n", reg.Emergency)
-	}
-	b.WriteString("\nYou don't have to face this alone. These services are there for you right now:\n\n")
-	seen := map[string]bool{}
-	line := func(res Resource) {
-		// A service is listed once, with its first (most specific) entry.
-		if seen[res.Name] {
-			return
-		}
-		seen[res.Name] = true
-		fmt.Fprintf(&b, "- **%s**: %s", res.Name, strings.TrimSuffix(res.Contact, "."))
-		if res.Note != "" {
-			fmt.Fprintf(&b, ". %s", res.Note)
-		} else {
-			b.WriteString(".")
-		}
-		b.WriteString("\n")
-	}
-	for _, c := range cats {
-		for _, res := range reg.Resources[c] {
-			line(res)
-		}
-	}
-	for _, res := range reg.General {
-		line(res)
-	}
-	b.WriteString("\nYou reached out, and that matters.")
-	return b.String()
 }

@@ -105,7 +105,14 @@ type Ticket struct {
 	Question   string      `json:"question"` // scrubbed
 	Locale     string      `json:"locale,omitempty"`
 	Urgent     bool        `json:"urgent"`
-	Category   string      `json:"category,omitempty"` // safety category when urgent
+	Category   string      `json:"category,omitempty"` // the kind of danger (safety.Kind) when urgent or concern
+	// Tier is the safety tier: "urgent", "concern" or "" for an ordinary
+	// question. A concern ticket is opened without the asker pressing
+	// anything, so that a person sees it soon.
+	Tier string `json:"tier,omitempty"`
+	// Why says what decided the tier: a crisis rule's id, or "model 0.93"
+	// (the learned layer's probability of danger). Never asker text.
+	Why        string      `json:"why,omitempty"`
 	Candidates []Candidate `json:"candidates,omitempty"`
 
 	// Draft is an LLM draft waiting for a human; it is never sent as is.

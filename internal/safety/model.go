@@ -1,0 +1,162 @@
+package safety
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"slices"
+
+	"github.com/candid-app/candid/internal/learn"
+)
+
+// The learned layer lives in two files in the FAQ folder: one says whether
+// a message tells of a danger, the other which kind. Two heads rather than
+// one softmax over none and the kinds, because with one, a message unlike
+// anything seen in training spreads its probability over the nine kinds
+// and so looks dangerous; the binary head's uncertainty stays with none.
+const (
+	ModelFile     = "safety/danger.model"
+	KindModelFile = "safety/kind.model"
+)
+
+// Model is the learned second layer behind the rules: classifiers over
+// hashed words, n-grams and concept families that give, for a message, the
+// probability that it tells of a danger and of each kind. It decides only
+// where no rule decided a higher tier; see docs/safety.md.
+type Model struct {
+	danger   *learn.Model // classes: none, danger
+	kind     *learn.Model // classes: the kinds
+	kinds    []Kind       // by class index of kind
+	urgent   float64
+	concern  float64
+	concepts conceptIndex
+}
+
+// Model decision settings, stored in the danger model file's meta.
+const (
+	metaUrgent  = "urgent_threshold"
+	metaConcern = "concern_threshold"
+)
+
+// LoadModel reads the learned layer from the FAQ folder fsys.
+func LoadModel(fsys fs.FS) (*Model, error) {
+	var ms [2]*learn.Model
+	for i, path := range []string{ModelFile, KindModelFile} {
+		f, err := fsys.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("safety: open model: %w (train it with `go generate ./faq`)", err)
+		}
+		ms[i], err = learn.Read(f)
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("safety: %s: %w", path, err)
+		}
+	}
+	return newModel(ms[0], ms[1])
+}
+
+func newModel(danger, kind *learn.Model) (*Model, error) {
+	if len(danger.Classes) != 2 || danger.Classes[0] != classNone {
+		return nil, errors.New("safety: the danger model must have the classes none and danger: retrain it with `go generate ./faq`")
+	}
+	if danger.DataHash != kind.DataHash {
+		return nil, errors.New("safety: the danger and kind models were trained on different data: retrain them with `go generate ./faq`")
+	}
+	m := &Model{danger: danger, kind: kind, concepts: newConceptIndex()}
+	for _, c := range kind.Classes {
+		k, ok := ParseKind(c)
+		if !ok {
+			return nil, fmt.Errorf("safety: model class %q is not a kind this build knows: retrain it", c)
+		}
+		m.kinds = append(m.kinds, k)
+	}
+	var ok1, ok2 bool
+	m.urgent, ok1 = danger.Meta[metaUrgent]
+	m.concern, ok2 = danger.Meta[metaConcern]
+	if !ok1 || !ok2 || m.concern <= 0 || m.concern > m.urgent || m.urgent >= 1 {
+		return nil, errors.New("safety: model has no valid thresholds: retrain it with `go generate ./faq`")
+	}
+	return m, nil
+}
+
+// classNone is the danger model's class for a message without danger.
+const classNone = "none"
+
+// DataHash is the hash of the corpus the model was trained on.
+func (m *Model) DataHash() string { return m.danger.DataHash }
+
+// Thresholds returns the probability of danger at which the model calls a
+// message urgent and concern.
+func (m *Model) Thresholds() (urgent, concern float64) { return m.urgent, m.concern }
+
+// verdict is what the model says of one message.
+type verdict struct {
+	danger float64
+	kind   Kind
+	tier   Tier
+}
+
+func (m *Model) assess(text string) verdict {
+	words := learn.Words(text, m.danger.Features.MaxRunes)
+	var ex [12]string
+	extra := m.concepts.concepts(words, ex[:0])
+	var buf [16]float64
+	probs := m.danger.PredictWords(words, extra, buf[:0])
+	v := verdict{danger: probs[1], tier: TierNone}
+	switch {
+	case v.danger >= m.urgent:
+		v.tier = TierUrgent
+	case v.danger >= m.concern:
+		v.tier = TierConcern
+	default:
+		return v
+	}
+	probs = m.kind.PredictWords(words, extra, probs[:0])
+	best := -1.0
+	for c, p := range probs {
+		if p > best {
+			best, v.kind = p, m.kinds[c]
+		}
+	}
+	return v
+}
+
+// WithModel returns a detector that consults m behind its rules.
+func (d *Detector) WithModel(m *Model) *Detector {
+	c := &Detector{norm: d.norm, pats: d.pats, byFirst: d.byFirst, numFirst: d.numFirst, prefFirst: d.prefFirst,
+		anyFirst: d.anyFirst, regexes: d.regexes, rules: d.rules, maxStates: d.maxStates, model: m}
+	return c
+}
+
+// withoutModel returns the rule layer alone.
+func (d *Detector) withoutModel() *Detector {
+	if d.model == nil {
+		return d
+	}
+	c := d.WithModel(nil)
+	return c
+}
+
+// ruleConcern marks, in training, a line the rules call concern.
+const ruleConcern = 0.0
+
+// Model returns the learned layer, or nil.
+func (d *Detector) Model() *Model { return d.model }
+
+// applyModel lets the model raise the tier where the rules did not: the
+// rules stay first (precise, explainable) and the model catches the wording
+// they were not written for.
+func (d *Detector) applyModel(text string, a *Assessment) {
+	if d.model == nil {
+		return
+	}
+	v := d.model.assess(text)
+	a.Score = v.danger
+	if v.tier.rank() > a.Tier.rank() {
+		a.Tier, a.Kind, a.Why = v.tier, v.kind, "model"
+		a.Kinds = slices.Insert(slices.DeleteFunc(a.Kinds, func(k Kind) bool { return k == v.kind }), 0, v.kind)
+		a.Crisis = a.Tier == TierUrgent
+	} else if v.tier != TierNone && !slices.Contains(a.Kinds, v.kind) {
+		a.Kinds = append(a.Kinds, v.kind)
+	}
+}

@@ -1,0 +1,358 @@
+package safety
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/candid-app/candid/internal/learn"
+)
+
+// The training corpus (corpus/ in the repository, see corpus/README.md):
+//
+//	corpus/safety/*.jsonl  {"q", "label": "urgent"|"concern"|"none", "kind", "writer"}
+//	corpus/topics/*.jsonl  {"q", "topic", "writer"}: ordinary questions, no danger
+//
+// For a none line, kind says which set it belongs to: "hard-negative" for an
+// alarming word in an ordinary question, anything else for an ordinary one.
+
+// CorpusLine is one line of the training corpus.
+type CorpusLine struct {
+	Q      string `json:"q"`
+	Label  string `json:"label"`
+	Kind   string `json:"kind"`
+	Topic  string `json:"topic"`
+	Writer string `json:"writer"`
+	File   string `json:"-"`
+	Line   int    `json:"-"`
+}
+
+// Set is the evaluation set a line belongs to.
+func (l CorpusLine) Set() string {
+	switch {
+	case l.Label == "urgent" || l.Label == "concern":
+		return l.Label
+	case l.Kind == "hard-negative":
+		return "hard"
+	}
+	return "ordinary"
+}
+
+// The false-alarm budgets on writers left out: the urgent threshold is the
+// lowest at which at most maxOrdinaryUrgent of the ordinary questions (of
+// writers the model never saw) are called urgent, the concern threshold the
+// lowest at which at most maxOrdinaryAny are called urgent or concern. A
+// false urgent puts hotlines before an ordinary answer and an urgent ticket
+// in a clinic's queue; a false concern adds a check-in line and a ticket.
+// Recall is then what the data gives, and the report says it.
+const (
+	maxOrdinaryUrgent = 0.01
+	maxOrdinaryAny    = 0.05
+)
+
+// noneWeight weighs each line without danger in the danger head's loss.
+// The corpus holds about as many danger lines as ordinary ones, far more than
+// real traffic does; with equal weights a message that says nothing the
+// model knows ("vanished entry", the weather) would sit near an even chance
+// of danger. Weighing the ordinary lines up puts that prior where it
+// belongs, so that only what a message says can raise it.
+const noneWeight = 4
+
+// trainerVersion is part of the data hash: changing how the model is
+// trained makes the shipped model stale, as changing its data does.
+const trainerVersion = "safety-trainer-3"
+
+// trainOptions are the learner settings; they are hashed too.
+func trainOptions() learn.TrainOptions {
+	return learn.TrainOptions{Features: learn.DefaultFeatures(), Classes: []string{classNone, "danger"}, Epochs: 10, Rate: 0.4, L2: 1e-4, MinCount: 2, Seed: 7}
+}
+
+// kindOptions are the kind head's settings: the same features, one class
+// per kind, trained on the danger lines only.
+func kindOptions() learn.TrainOptions {
+	o := trainOptions()
+	o.Classes = nil
+	for _, k := range Kinds() {
+		o.Classes = append(o.Classes, string(k))
+	}
+	return o
+}
+
+// ReadCorpus reads every *.jsonl file under safety/ and topics/ in fsys and
+// returns the lines and the hash of the files and the trainer settings.
+// Every error names the file and line.
+func ReadCorpus(fsys fs.FS) ([]CorpusLine, string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", trainerVersion)
+	opt, _ := json.Marshal([]learn.TrainOptions{trainOptions(), kindOptions()})
+	h.Write(opt)
+	var lines []CorpusLine
+	for _, dir := range []string{"safety", "topics"} {
+		files, err := fs.Glob(fsys, dir+"/*.jsonl")
+		if err != nil {
+			return nil, "", err
+		}
+		if dir == "safety" && len(files) == 0 {
+			return nil, "", fmt.Errorf("corpus: no safety/*.jsonl files: is this the corpus folder?")
+		}
+		sort.Strings(files)
+		for _, name := range files {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				return nil, "", err
+			}
+			fmt.Fprintf(h, "%s %d\n", name, len(b))
+			h.Write(b)
+			sc := bufio.NewScanner(bytes.NewReader(b))
+			sc.Buffer(make([]byte, 64*1024), 64*1024)
+			n := 0
+			for sc.Scan() {
+				n++
+				t := bytes.TrimSpace(sc.Bytes())
+				if len(t) == 0 {
+					continue
+				}
+				var l CorpusLine
+				if err := json.Unmarshal(t, &l); err != nil {
+					return nil, "", fmt.Errorf("%s:%d: %v", name, n, err)
+				}
+				l.File, l.Line = name, n
+				if dir == "topics" {
+					if l.Topic == "" {
+						return nil, "", fmt.Errorf("%s:%d: a topic line needs \"topic\"", name, n)
+					}
+					l.Label, l.Kind = "none", "ordinary"
+				}
+				if err := l.check(); err != nil {
+					return nil, "", fmt.Errorf("%s:%d: %v", name, n, err)
+				}
+				lines = append(lines, l)
+			}
+			if err := sc.Err(); err != nil {
+				return nil, "", fmt.Errorf("%s: %v (a line over 64 KB?)", name, err)
+			}
+		}
+	}
+	return lines, hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (l CorpusLine) check() error {
+	if strings.TrimSpace(l.Q) == "" {
+		return fmt.Errorf("empty \"q\"")
+	}
+	if l.Writer == "" {
+		return fmt.Errorf("no \"writer\": every line must be attributable, so that splits group by writer")
+	}
+	switch l.Label {
+	case "urgent", "concern":
+		if _, ok := ParseKind(l.Kind); !ok {
+			return fmt.Errorf("kind %q: want one of %v", l.Kind, Kinds())
+		}
+	case "none":
+	default:
+		return fmt.Errorf("label %q: want urgent, concern or none", l.Label)
+	}
+	return nil
+}
+
+// samples returns the danger head's samples (label 1 for a danger line) and
+// the kind head's (the danger lines only, labelled by kind).
+func samples(lines []CorpusLine, ci conceptIndex, max int) (danger, kind []learn.Sample) {
+	ko := kindOptions()
+	danger = make([]learn.Sample, len(lines))
+	for i, l := range lines {
+		words := learn.Words(l.Q, max)
+		s := learn.Sample{Text: l.Q, Extra: ci.concepts(words, nil), Group: l.Writer}
+		if l.Label == "none" {
+			s.Weight = noneWeight
+		} else {
+			s.Label = 1
+			ks := s
+			ks.Label = slices.Index(ko.Classes, l.Kind)
+			kind = append(kind, ks)
+		}
+		danger[i] = s
+	}
+	return danger, kind
+}
+
+// TrainReport says how a trained model did on its own corpus, each line
+// scored by a model that never saw its writer (grouped cross-validation).
+type TrainReport struct {
+	Lines, Writers  int
+	Urgent, Concern float64 // the thresholds chosen
+	BySet           map[string]SetRates
+	ByKind          map[string]SetRates // urgent lines only
+	Folds           int
+	BudgetUrgent    float64
+	BudgetAny       float64
+}
+
+// SetRates: of a set's lines, the share called urgent and urgent-or-concern.
+type SetRates struct {
+	N           int
+	Urgent, Any float64
+}
+
+// Train fits the learned layer on the corpus. Thresholds are chosen on
+// out-of-fold scores grouped by writer, within the false-alarm budgets
+// above. The final model is then trained on every line.
+//
+// rules, when not nil, is the rule layer that runs first: a line its rules
+// already call urgent (or concern) needs nothing from the model, so the
+// thresholds are chosen for what the two layers catch together.
+func Train(lines []CorpusLine, dataHash string, rules *Detector) (*Model, TrainReport, error) {
+	ci := newConceptIndex()
+	opt := trainOptions()
+	ss, ks := samples(lines, ci, opt.Features.MaxRunes)
+	rep := TrainReport{Lines: len(lines), Folds: 5, BudgetUrgent: maxOrdinaryUrgent, BudgetAny: maxOrdinaryAny}
+	oof, err := learn.CrossValidate(ss, opt, rep.Folds)
+	if err != nil {
+		return nil, rep, err
+	}
+	danger := make([]float64, len(lines))
+	for i, p := range oof {
+		danger[i] = p[1]
+		if rules != nil {
+			// The rules decide first: a line they call urgent counts as
+			// caught at any threshold, one they call concern as caught
+			// for the concern tier.
+			switch rules.withoutModel().Assess(lines[i].Q).Tier {
+			case TierUrgent:
+				danger[i] = 1
+			case TierConcern:
+				danger[i] = max(danger[i], 0.999*ruleConcern)
+			}
+		}
+	}
+	if dump := os.Getenv("CANDID_TRAIN_DUMP"); dump != "" {
+		var b strings.Builder
+		for i, l := range lines {
+			fmt.Fprintf(&b, "%.3f\t%s\t%s\t%s\t%s\n", danger[i], l.Set(), l.Kind, l.Writer, strings.ReplaceAll(l.Q, "\n", " "))
+		}
+		_ = os.WriteFile(dump, []byte(b.String()), 0o600)
+	}
+	var ordinary []float64
+	writers := map[string]bool{}
+	for i, l := range lines {
+		writers[l.Writer] = true
+		if l.Set() == "ordinary" {
+			ordinary = append(ordinary, danger[i])
+		}
+	}
+	rep.Writers = len(writers)
+	rep.Urgent = budgetThreshold(ordinary, maxOrdinaryUrgent)
+	rep.Concern = min(budgetThreshold(ordinary, maxOrdinaryAny), rep.Urgent)
+	rep.BySet, rep.ByKind = map[string]SetRates{}, map[string]SetRates{}
+	for i, l := range lines {
+		add := func(m map[string]SetRates, key string) {
+			r := m[key]
+			r.N++
+			if danger[i] >= rep.Urgent {
+				r.Urgent++
+			}
+			if danger[i] >= rep.Concern {
+				r.Any++
+			}
+			m[key] = r
+		}
+		add(rep.BySet, l.Set())
+		if l.Label == "urgent" {
+			add(rep.ByKind, l.Kind)
+		}
+	}
+	for _, m := range []map[string]SetRates{rep.BySet, rep.ByKind} {
+		for k, r := range m {
+			r.Urgent /= float64(r.N)
+			r.Any /= float64(r.N)
+			m[k] = r
+		}
+	}
+	opt.DataHash = dataHash
+	opt.Meta = map[string]float64{metaUrgent: rep.Urgent, metaConcern: rep.Concern}
+	dm, err := learn.Train(ss, opt)
+	if err != nil {
+		return nil, rep, err
+	}
+	ko := kindOptions()
+	ko.DataHash = dataHash
+	km, err := learn.Train(ks, ko)
+	if err != nil {
+		return nil, rep, err
+	}
+	m, err := newModel(dm, km)
+	return m, rep, err
+}
+
+// budgetThreshold is the lowest threshold t (rounded up to 0.001) at which
+// at most budget of the scores are >= t.
+func budgetThreshold(scores []float64, budget float64) float64 {
+	if len(scores) == 0 {
+		return 0.5
+	}
+	s := slices.Clone(scores)
+	slices.Sort(s)
+	allowed := int(float64(len(s)) * budget) // how many may reach t
+	t := s[len(s)-1-min(allowed, len(s)-1)]
+	t = float64(int(t*1000)+1) / 1000
+	return min(t, 0.999)
+}
+
+// WriteFiles writes the two model files with write(path, bytes), paths
+// relative to the FAQ folder.
+func (m *Model) WriteFiles(write func(path string, b []byte) error) error {
+	for path, lm := range map[string]*learn.Model{ModelFile: m.danger, KindModelFile: m.kind} {
+		var buf bytes.Buffer
+		if _, err := lm.WriteTo(&buf); err != nil {
+			return err
+		}
+		if err := write(path, buf.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// String prints the report as a curator reads it.
+func (r TrainReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d lines from %d writers; thresholds urgent %.3f, concern %.3f (at most %.0f%% / %.0f%% of ordinary questions of writers left out)\n",
+		r.Lines, r.Writers, r.Urgent, r.Concern, 100*r.BudgetUrgent, 100*r.BudgetAny)
+	fmt.Fprintf(&b, "%d-fold cross-validation grouped by writer:\n", r.Folds)
+	for _, k := range []string{"urgent", "concern", "hard", "ordinary"} {
+		if s, ok := r.BySet[k]; ok {
+			fmt.Fprintf(&b, "  %-9s %5d lines: urgent %.3f, urgent or concern %.3f\n", k, s.N, s.Urgent, s.Any)
+		}
+	}
+	b.WriteString("urgent lines by kind:\n")
+	for _, k := range Kinds() {
+		if s, ok := r.ByKind[string(k)]; ok {
+			fmt.Fprintf(&b, "  %-22s %5d: urgent %.3f, urgent or concern %.3f\n", k, s.N, s.Urgent, s.Any)
+		}
+	}
+	return b.String()
+}
+
+// CheckFresh reports whether the model was trained on exactly this corpus
+// (and this trainer).
+func (m *Model) CheckFresh(dataHash string) error {
+	if m.DataHash() != dataHash {
+		return fmt.Errorf("the safety model is stale: it was trained on data %s, the corpus is now %s; run `go generate ./faq`", short(m.DataHash()), short(dataHash))
+	}
+	return nil
+}
+
+func short(h string) string {
+	if len(h) > 12 {
+		return h[:12]
+	}
+	return h
+}
