@@ -5,6 +5,11 @@
 // files and point --faq at the folder to see changes without a rebuild.
 package faq
 
+// The safety detector's learned layer (safety/danger.model, safety/kind.model)
+// is trained from ../corpus; `candid faq lint` fails when it is stale.
+//
+//go:generate go run ../cmd/candid faq train --corpus ../corpus --faq .
+
 import "embed"
 
 // FS holds this folder as shipped.

@@ -13,13 +13,15 @@ import (
 	"github.com/candid-app/candid/internal/evaluate"
 	"github.com/candid-app/candid/internal/faq"
 	"github.com/candid-app/candid/internal/match"
+	"github.com/candid-app/candid/internal/safety"
 )
 
 const faqUsage = `Usage:
   candid faq lint [DIR]                 check the entries (DIR: faq/en, or faq/ for every locale)
   candid faq eval --cases FILE [flags]  measure the matcher on labelled questions (JSON lines)
   candid faq show [--faq DIR] ID        show an entry as an asker sees it
-  candid faq train [--corpus DIR]       train the safety detector's learned layer (go generate ./faq)`
+  candid faq train [--corpus DIR]       train the safety detector's learned layer (go generate ./faq)
+  candid faq safety [--misses] FILE…    safety recall per kind and tier, and false alarms, on labelled messages`
 
 func faqCmd(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	if len(args) == 0 {
@@ -35,6 +37,8 @@ func faqCmd(args []string, stdout, stderr io.Writer, getenv func(string) string)
 		return faqShow(args[1:], stdout, stderr, getenv)
 	case "train":
 		return faqTrain(args[1:], stdout, stderr)
+	case "safety":
+		return faqSafety(args[1:], stdout, stderr, getenv)
 	case "-h", "--help", "help":
 		fmt.Fprintln(stdout, faqUsage)
 		return nil
@@ -115,6 +119,26 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	// The safety model must be trained on the corpus as it is now. The
+	// corpus lives beside faq/ in a checkout (corpus/); without it (an
+	// installed binary linting a copied folder) there is nothing to compare.
+	faqRoot := filepath.Clean(dir)
+	if filepath.Base(faqRoot) != "faq" {
+		faqRoot = filepath.Dir(faqRoot)
+	}
+	if corpus := filepath.Join(filepath.Dir(faqRoot), "corpus"); dirExists(filepath.Join(corpus, "safety")) {
+		_, hash, err := safety.ReadCorpus(os.DirFS(corpus))
+		if err == nil {
+			var m *safety.Model
+			if m, err = safety.LoadModel(os.DirFS(faqRoot)); err == nil {
+				err = m.CheckFresh(hash)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: error: %v\n", filepath.Join(faqRoot, "safety"), err)
+			errs++
+		}
+	}
 	fmt.Fprintf(stdout, "%d entries (%d drafts awaiting clinical review), %d errors, %d warnings\n", entries, drafts, errs, warns)
 	if errs > 0 || *strict && warns > 0 {
 		return exitError{code: 1}
@@ -192,6 +216,11 @@ func faqEval(args []string, stdout, stderr io.Writer, getenv func(string) string
 	}
 	fmt.Fprintln(stdout, "quality floor: met")
 	return nil
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
 
 // baseline is set by baseline_bleve.go in builds with -tags bleve.
