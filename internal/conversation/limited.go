@@ -20,13 +20,18 @@ const DecisionRefused = "refused"
 // answer in (a group chat). Safety comes before every such limit, on every
 // channel, so the rule lives here once:
 //
-//   - A message that needs help (an urgent or a concern tier) is answered
-//     exactly as the normal crisis path answers it: the resources for its
-//     kind, and an urgent ticket so that a person at the clinic follows
-//     up. The limit does not apply to it.
+//   - A message that needs help gets the help as the normal path gives it,
+//     whatever the limit says. Urgent: the crisis reply (the resources for
+//     its kind first) and an urgent ticket, exactly as the crisis path. A
+//     concern: the check-in with the resources for its kind and a concern
+//     ticket, as the concern path; then the refusal, because the question
+//     itself is not answered (the limit stands for that part).
 //   - Anything else gets one KindInfo reply with the adapter's refusal
 //     text, and nothing is stored. Commands and button presses are not
 //     messages: they always get the refusal.
+//
+// An empty refusal is never returned as a reply of its own: an adapter that
+// answers a refused input with silence passes "".
 //
 // The check is the engine's own (Classify), local and cheap, so adapters
 // may call Refused for every input they refuse, floods included. Refused
@@ -38,9 +43,13 @@ func (e *Engine) Refused(ctx context.Context, in Inbound, refusal string) ([]Rep
 	if in.Handle == "" || in.Platform == "" {
 		return nil, errors.New("conversation: inbound without handle or platform")
 	}
+	var refused []Reply
+	if refusal != "" {
+		refused = []Reply{{Kind: KindInfo, Text: refusal}}
+	}
 	refuse := func() ([]Reply, error) {
 		e.record(in.Platform, DecisionRefused)
-		return []Reply{{Kind: KindInfo, Text: refusal}}, nil
+		return refused, nil
 	}
 	if in.Action != "" {
 		return refuse()
@@ -56,22 +65,29 @@ func (e *Engine) Refused(ctx context.Context, in Inbound, refusal string) ([]Rep
 	if !c.Safety.NeedsHelp() {
 		return refuse()
 	}
-	e.record(in.Platform, DecisionCrisis)
 	scrubbed, _ := safety.Scrub(text)
-	replies, err := e.crisis(ctx, in, scrubbed, c)
-	if err != nil {
-		return nil, err
+	var replies []Reply
+	if c.Safety.Crisis {
+		e.record(in.Platform, DecisionCrisis)
+		var err error
+		if replies, err = e.crisis(ctx, in, scrubbed, c); err != nil {
+			return nil, err
+		}
+	} else {
+		e.record(in.Platform, DecisionRefused+":"+string(safety.TierConcern))
+		replies = append([]Reply{e.concern(ctx, in, scrubbed, c)}, refused...)
 	}
 	e.remember(ctx, in, replies)
 	return replies, nil
 }
 
 // NeedsHelp reports whether replies carry the help for a danger (the crisis
-// reply): what an adapter checks after Refused to tell help, which it must
-// deliver whatever its limits say, from its own refusal.
+// reply or a concern's check-in): what an adapter checks after Refused to
+// tell help, which it must deliver whatever its limits say, from its own
+// refusal.
 func NeedsHelp(replies []Reply) bool {
 	for _, r := range replies {
-		if r.Kind == KindCrisis {
+		if r.Kind == KindCrisis || r.Kind == KindCheckIn {
 			return true
 		}
 	}

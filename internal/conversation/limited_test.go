@@ -126,6 +126,10 @@ func (c concernAssessor) Assess(text string) safety.Assessment {
 	return a
 }
 
+// TestRefusedConcernTierGetsHelp: a concern (a possible danger) that a
+// limit stopped gets the check-in with the resources and a concern ticket,
+// as the concern path gives them, and then the refusal, since the question
+// itself was not answered; with an empty refusal, the check-in alone.
 func TestRefusedConcernTierGetsHelp(t *testing.T) {
 	st, _ := openStore(t)
 	lib, det, res := ShippedContent(t)
@@ -134,12 +138,21 @@ func TestRefusedConcernTierGetsHelp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := e.Refused(context.Background(), Inbound{Handle: "h_c", Platform: "web", Text: "my friend keeps talking about not being here next week"}, refusal)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !NeedsHelp(rs) || len(ft.Opened) != 1 {
-		t.Fatalf("concern tier: replies %+v, %d tickets", rs, len(ft.Opened))
+	for i, refusal := range []string{refusal, ""} {
+		rs, err := e.Refused(context.Background(), Inbound{Handle: "h_c", Platform: "web", Text: "my friend keeps talking about not being here next week"}, refusal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 2
+		if refusal == "" {
+			want = 1
+		}
+		if !NeedsHelp(rs) || len(rs) != want || rs[0].Kind != KindCheckIn || refusal != "" && rs[1].Text != refusal {
+			t.Fatalf("concern tier, refusal %q: replies %+v", refusal, rs)
+		}
+		if len(ft.Opened) != i+1 || ft.Opened[i].Urgent || ft.Opened[i].Tier != string(safety.TierConcern) {
+			t.Fatalf("tickets %+v, want a concern ticket", ft.Opened)
+		}
 	}
 }
 
