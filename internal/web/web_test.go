@@ -168,7 +168,9 @@ func TestRateLimit(t *testing.T) {
 	f := newFixture(t, Options{PerMinute: 6, Burst: 3})
 	var last *http.Response
 	for i := 0; i < 4; i++ {
-		last, _ = f.post(t, "/api/v1/chat/messages", "application/json", `{"text":"hello there"}`)
+		// An ordinary question: a message that needs help is answered past
+		// the limit (limited_test.go).
+		last, _ = f.post(t, "/api/v1/chat/messages", "application/json", `{"text":"how do I put on a condom"}`)
 	}
 	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
 		t.Fatalf("4th request: %d, Retry-After %q", last.StatusCode, last.Header.Get("Retry-After"))
