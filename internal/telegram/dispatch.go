@@ -8,20 +8,31 @@ import (
 // dispatcher runs updates one chat at a time, each chat in its own
 // goroutine, so that a chat waiting for its rate limit (or flooding us)
 // never delays another chat. Each chat's queue is bounded: a flood beyond it
-// is dropped. The total number of queued updates is bounded too, which
+// is not queued (the Bot gives what needs help the help all the same, and
+// drops the rest). The total number of queued updates is bounded too, which
 // gives the polling loop back-pressure and the webhook a reason to answer
 // 503 (Telegram then retries).
+//
+// Help for a danger goes in a chat's first lane: it runs before the chat's
+// other waiting updates, and has a bound of its own, so a flood of ordinary
+// messages never keeps it out and a flood of alarming ones cannot take every
+// slot.
 type dispatcher struct {
 	perChat int
 	sem     chan struct{} // one slot per queued or running update
 
 	mu     sync.Mutex
-	queues map[int64][]func(context.Context) // chat ID in memory only
+	queues map[int64]*chatQueue // chat ID in memory only
 	wg     sync.WaitGroup
 }
 
+type chatQueue struct {
+	first []func(context.Context) // help for a danger
+	rest  []func(context.Context)
+}
+
 func newDispatcher(perChat, total int) *dispatcher {
-	return &dispatcher{perChat: perChat, sem: make(chan struct{}, total), queues: make(map[int64][]func(context.Context))}
+	return &dispatcher{perChat: perChat, sem: make(chan struct{}, total), queues: make(map[int64]*chatQueue)}
 }
 
 // tryAcquire takes one slot if one is free.
@@ -47,21 +58,46 @@ func (d *dispatcher) acquire(ctx context.Context) error {
 func (d *dispatcher) release() { <-d.sem }
 
 // submit queues fn for chat, using a slot the caller acquired. It reports
-// false (and releases the slot) when the chat's queue is full.
+// false when the chat's queue is full; the caller still holds the slot.
 func (d *dispatcher) submit(ctx context.Context, chat int64, fn func(context.Context)) bool {
+	return d.enqueue(ctx, chat, fn, false)
+}
+
+// submitFirst queues fn ahead of chat's other waiting updates (behind help
+// queued earlier), using a slot the caller acquired. It reports false when
+// the chat's first lane is full; the caller still holds the slot.
+func (d *dispatcher) submitFirst(ctx context.Context, chat int64, fn func(context.Context)) bool {
+	return d.enqueue(ctx, chat, fn, true)
+}
+
+// firstHasRoom reports whether submitFirst would take one more for chat.
+func (d *dispatcher) firstHasRoom(chat int64) bool {
 	d.mu.Lock()
+	defer d.mu.Unlock()
+	q := d.queues[chat]
+	return q == nil || len(q.first) < d.perChat
+}
+
+func (d *dispatcher) enqueue(ctx context.Context, chat int64, fn func(context.Context), first bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	q, running := d.queues[chat]
-	if len(q) >= d.perChat {
-		d.mu.Unlock()
-		d.release()
+	if !running {
+		q = &chatQueue{}
+	}
+	lane := &q.rest
+	if first {
+		lane = &q.first
+	}
+	if len(*lane) >= d.perChat {
 		return false
 	}
-	d.queues[chat] = append(q, fn)
+	*lane = append(*lane, fn)
 	if !running {
+		d.queues[chat] = q
 		d.wg.Add(1)
 		go d.drain(ctx, chat)
 	}
-	d.mu.Unlock()
 	return true
 }
 
@@ -71,14 +107,17 @@ func (d *dispatcher) drain(ctx context.Context, chat int64) {
 	for {
 		d.mu.Lock()
 		q := d.queues[chat]
-		if len(q) == 0 {
+		var fn func(context.Context)
+		switch {
+		case len(q.first) > 0:
+			fn, q.first[0], q.first = q.first[0], nil, q.first[1:]
+		case len(q.rest) > 0:
+			fn, q.rest[0], q.rest = q.rest[0], nil, q.rest[1:]
+		default:
 			delete(d.queues, chat)
 			d.mu.Unlock()
 			return
 		}
-		fn := q[0]
-		q[0] = nil
-		d.queues[chat] = q[1:]
 		d.mu.Unlock()
 		fn(ctx)
 		d.release()

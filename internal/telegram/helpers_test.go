@@ -106,11 +106,32 @@ func (m *memStore) dump() string {
 	return b.String()
 }
 
-// fakeEngine records what it receives and answers with reply.
+// fakeEngine records what it receives and answers with reply. Refused
+// records apart (refusedIns) and answers with the refusal unless refuse
+// says otherwise.
 type fakeEngine struct {
-	mu    sync.Mutex
-	got   []conversation.Inbound
-	reply func(in conversation.Inbound) ([]conversation.Reply, error)
+	mu      sync.Mutex
+	got     []conversation.Inbound
+	reply   func(in conversation.Inbound) ([]conversation.Reply, error)
+	refusal []conversation.Inbound
+	refuse  func(in conversation.Inbound, refusal string) ([]conversation.Reply, error)
+}
+
+func (e *fakeEngine) Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error) {
+	e.mu.Lock()
+	e.refusal = append(e.refusal, in)
+	f := e.refuse
+	e.mu.Unlock()
+	if f == nil {
+		return []conversation.Reply{{Kind: conversation.KindInfo, Text: refusal}}, nil
+	}
+	return f(in, refusal)
+}
+
+func (e *fakeEngine) refusedIns() []conversation.Inbound {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]conversation.Inbound(nil), e.refusal...)
 }
 
 func (e *fakeEngine) Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error) {

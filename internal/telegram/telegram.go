@@ -30,6 +30,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -49,9 +50,14 @@ const WebhookPath = "/telegram/webhook"
 // DefaultAPIEndpoint is the library's format: token, then method.
 const DefaultAPIEndpoint = tgbotapi.APIEndpoint
 
-// Engine is the conversation engine as the adapter sees it.
+// Engine is the conversation engine as the adapter sees it
+// (*conversation.Engine implements it). Refused is where a message goes
+// that one of the adapter's own rules would stop (a full queue, a group
+// chat, an edit, a photo's caption): safety comes before every such rule,
+// so one that needs help gets it (see conversation.Engine.Refused).
 type Engine interface {
 	Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error)
+	Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error)
 }
 
 // Store is what the adapter keeps: update de-duplication (Once), the
@@ -116,7 +122,8 @@ const (
 	groupNoticeTTL = 90 * 24 * time.Hour
 	sentMarkTTL    = 7 * 24 * time.Hour
 	// perChatQueue bounds one chat's waiting updates: a flood beyond it is
-	// dropped. totalQueue bounds all of them.
+	// dropped, except what needs help (see overflow), which has a lane of
+	// the same size ahead of the rest. totalQueue bounds all of them.
 	perChatQueue = 5
 	totalQueue   = 1000
 	// maxRetryAfter: a 429 asking for a longer wait fails the send (the
@@ -155,6 +162,10 @@ type Bot struct {
 	self     tgbotapi.User   // the bot's own account (not an asker)
 	work     context.Context // non-nil while updates are accepted
 	stateKey string          // the pseudo-handle for the bot's own state
+
+	// username is the bot's own user name, for the private-chat notice:
+	// read without b.mu, which accept holds while overflow builds one.
+	username atomic.Pointer[string]
 }
 
 var _ moderation.Sender = (*Bot)(nil)
@@ -308,6 +319,8 @@ func (b *Bot) connect(ctx context.Context) (botAPI, error) {
 			b.mu.Lock()
 			b.api = api
 			b.self = api.bot.Self
+			name := api.bot.Self.UserName
+			b.username.Store(&name)
 			b.stateKey = "svc:telegram:" + strconv.FormatInt(api.bot.Self.ID, 10)
 			b.mu.Unlock()
 			b.log.Info("telegram: connected", "bot", api.bot.Self.UserName)
@@ -519,10 +532,13 @@ var errBusy = errors.New("telegram: too many updates waiting")
 var errNotRunning = errors.New("telegram: not running")
 
 // accept records the update as seen (Store.Once) and queues it for its
-// chat. An update seen before is dropped; so is one from a chat whose queue
-// is full (a flood). Marking before processing makes handling at-most-once:
+// chat. An update seen before is dropped. One from a chat whose queue is
+// full (a flood) is handled at once by overflow, which gives a message that
+// needs help the help and drops the rest: no update is marked seen and then
+// lost to the cap. Marking before processing makes handling at-most-once:
 // after a crash, an update that was queued but not yet handled is lost
-// rather than answered twice.
+// rather than answered twice (an urgent ticket that overflow opened is
+// already stored by then).
 func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
 	// Take a queue slot first, without holding b.mu: a worker that frees
 	// slots may need b.mu itself.
@@ -553,9 +569,39 @@ func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
 		return nil
 	}
 	if !b.disp.submit(work, routeChat(&u), func(ctx context.Context) { b.safeHandle(ctx, api, &u) }) {
-		b.log.Info("telegram: dropped an update from a chat that is sending faster than we answer")
+		b.overflow(ctx, work, api, &u)
 	}
 	return nil
+}
+
+// overflow takes an update that its chat's full queue cannot take, with the
+// queue slot accept acquired for it. Safety comes before the cap: a message
+// that needs help is handled now (the engine opens its urgent ticket before
+// the update is confirmed to Telegram, so stopping cannot lose it) and its
+// reply goes ahead of the chat's waiting updates. Anything else is dropped,
+// as it always was: a chat sending faster than we answer is not answered
+// message by message.
+func (b *Bot) overflow(ctx, work context.Context, api botAPI, u *tgbotapi.Update) {
+	chat := routeChat(u)
+	drop := func() {
+		b.disp.release()
+		b.log.Info("telegram: dropped an update from a chat that is sending faster than we answer")
+	}
+	if !b.disp.firstHasRoom(chat) {
+		// Help for this chat already waits to go out, with its tickets.
+		drop()
+		return
+	}
+	replies, ok := b.helpFor(ctx, u)
+	if !ok {
+		drop()
+		return
+	}
+	if !b.disp.submitFirst(work, chat, func(ctx context.Context) { b.sendAll(ctx, api, chat, replies) }) {
+		drop()
+		return
+	}
+	b.log.Info("telegram: a message from a chat that is sending faster than we answer needs help: it goes first")
 }
 
 // routeChat is the queue an update runs in: its chat, so that one chat's

@@ -44,9 +44,7 @@ func (b *Bot) handleUpdate(ctx context.Context, api botAPI, u *tgbotapi.Update) 
 	case u.EditedMessage != nil:
 		b.handleMessage(ctx, api, u.EditedMessage, true)
 	case u.ChannelPost != nil:
-		if u.ChannelPost.Chat != nil {
-			b.groupNotice(ctx, api, u.ChannelPost.Chat)
-		}
+		b.handleMessage(ctx, api, u.ChannelPost, false)
 	case u.CallbackQuery != nil:
 		b.handleCallback(ctx, api, u.CallbackQuery)
 	default:
@@ -61,7 +59,7 @@ func (b *Bot) handleMessage(ctx context.Context, api botAPI, m *tgbotapi.Message
 	switch m.Chat.Type {
 	case "private":
 	case "group", "supergroup", "channel":
-		b.groupNotice(ctx, api, m.Chat)
+		b.handleGroup(ctx, api, m)
 		return
 	default:
 		return
@@ -73,7 +71,8 @@ func (b *Bot) handleMessage(ctx context.Context, api botAPI, m *tgbotapi.Message
 	handle := b.handle(m.From.ID)
 	switch {
 	case edited:
-		b.notice(ctx, api, chatID, editedText)
+		// Edits are not read as questions, but one that needs help gets it.
+		b.refuse(ctx, api, m, messageText(m), editedText)
 	case m.Text != "":
 		in, err := b.inbound(handle, m.From, chatID)
 		if err != nil {
@@ -84,10 +83,135 @@ func (b *Bot) handleMessage(ctx context.Context, api botAPI, m *tgbotapi.Message
 		in.Text = m.Text
 		b.converse(ctx, api, chatID, in)
 	case hasContent(m):
-		// Photos and files are never downloaded: only their presence is seen.
-		b.notice(ctx, api, chatID, textOnlyText)
+		// Photos and files are never downloaded: only their presence is
+		// seen. A caption is text, though: one that needs help gets it.
+		b.refuse(ctx, api, m, m.Caption, textOnlyText)
 	default:
 		// Service messages (pins, timers …): nothing to answer.
+	}
+}
+
+// messageText is what a person wrote in a message: its text, or the caption
+// of a photo or file.
+func messageText(m *tgbotapi.Message) string {
+	if m.Text != "" {
+		return m.Text
+	}
+	return m.Caption
+}
+
+// refuse answers a private message that one of the adapter's rules does not
+// take as a question (an edit, a photo) with refusal, unless what it says
+// needs help: the engine decides that (Refused), and then the asker gets the
+// help instead.
+func (b *Bot) refuse(ctx context.Context, api botAPI, m *tgbotapi.Message, text, refusal string) {
+	chatID := m.Chat.ID
+	if strings.TrimSpace(text) == "" {
+		b.notice(ctx, api, chatID, refusal)
+		return
+	}
+	replies, ok := b.refused(ctx, m.From, chatID, text, refusal)
+	if !ok {
+		b.notice(ctx, api, chatID, refusal)
+		return
+	}
+	b.sendAll(ctx, api, chatID, replies)
+}
+
+// refused passes text from a person to the engine's Refused with refusal:
+// the replies are the help when the text needs it, and the refusal
+// otherwise. The reply address is the person's private chat with the bot
+// (in Telegram a user's private chat has the user's ID), wherever they
+// wrote: a later answer from the clinic never goes to a group. ok is false
+// when the engine could not be asked.
+func (b *Bot) refused(ctx context.Context, from *tgbotapi.User, privateChat int64, text, refusal string) ([]conversation.Reply, bool) {
+	in, err := b.inbound(b.handle(from.ID), from, privateChat)
+	if err != nil {
+		b.log.Error("telegram: cannot seal the reply address", "err", err)
+		return nil, false
+	}
+	in.Text = text
+	replies, err := b.opts.Engine.Refused(ctx, in, refusal)
+	if err != nil {
+		b.log.Error("telegram: the conversation engine failed", "err", err)
+		return nil, false
+	}
+	return replies, true
+}
+
+// handleGroup answers a message in a group or channel. Questions go in a
+// private chat, so the group gets the private-chat notice (once per group),
+// unless the message needs help: then it gets the help, here and now, with
+// the notice after it, every time.
+func (b *Bot) handleGroup(ctx context.Context, api botAPI, m *tgbotapi.Message) {
+	if replies, ok := b.groupHelp(ctx, m); ok {
+		b.sendAll(ctx, api, m.Chat.ID, replies)
+		return
+	}
+	b.groupNotice(ctx, api, m.Chat)
+}
+
+// groupHelp is the help for a group message that needs it, followed by the
+// private-chat notice; ok is false for any other message. Only a person's
+// message is checked: a channel post or an anonymous admin has no private
+// chat to be known by, and gets the notice.
+func (b *Bot) groupHelp(ctx context.Context, m *tgbotapi.Message) ([]conversation.Reply, bool) {
+	text := messageText(m)
+	if m.Chat == nil || m.Chat.ID == 0 || m.From == nil || m.From.IsBot || m.From.ID == 0 || strings.TrimSpace(text) == "" {
+		return nil, false
+	}
+	notice := b.groupNoticeText()
+	replies, ok := b.refused(ctx, m.From, m.From.ID, text, notice)
+	if !ok || !conversation.NeedsHelp(replies) {
+		return nil, false
+	}
+	if last := replies[len(replies)-1]; last.Kind != conversation.KindInfo || last.Text != notice {
+		// The help for an urgent danger comes alone; a concern's comes
+		// with the refusal (here the notice) already.
+		replies = append(replies, conversation.Reply{Kind: conversation.KindInfo, Text: notice})
+	}
+	return replies, true
+}
+
+// helpFor is the help for an update that needs it, for overflow: a private
+// message (its text, an edit's or a caption) or a group message. ok is false
+// for anything else, which overflow drops.
+func (b *Bot) helpFor(ctx context.Context, u *tgbotapi.Update) ([]conversation.Reply, bool) {
+	m := u.Message
+	if m == nil {
+		m = u.EditedMessage
+	}
+	if m == nil {
+		m = u.ChannelPost
+	}
+	if m == nil || m.Chat == nil {
+		return nil, false
+	}
+	switch m.Chat.Type {
+	case "private":
+		text := messageText(m)
+		if m.From == nil || m.From.IsBot || m.From.ID == 0 || m.Chat.ID == 0 || strings.TrimSpace(text) == "" {
+			return nil, false
+		}
+		replies, ok := b.refused(ctx, m.From, m.Chat.ID, text, "")
+		if !ok || !conversation.NeedsHelp(replies) {
+			return nil, false
+		}
+		return replies, true
+	case "group", "supergroup", "channel":
+		return b.groupHelp(ctx, m)
+	}
+	return nil, false
+}
+
+// sendAll sends replies to chat in order, without buttons (help and
+// notices carry none), and stops at the first that fails.
+func (b *Bot) sendAll(ctx context.Context, api botAPI, chatID int64, replies []conversation.Reply) {
+	for _, r := range replies {
+		if err := b.sendReply(ctx, api, chatID, "", r, nil); err != nil {
+			b.log.Warn("telegram: could not send a reply", "err", err)
+			return
+		}
 	}
 }
 
@@ -221,17 +345,23 @@ func (b *Bot) groupNotice(ctx context.Context, api botAPI, chat *tgbotapi.Chat) 
 	if err != nil || !first {
 		return
 	}
-	b.mu.RLock()
-	username := b.self.UserName
-	b.mu.RUnlock()
-	text := groupText + "."
-	if validUsername(username) {
-		text = groupText + ": [@" + username + "](https://t.me/" + username + ")."
-	}
-	if err := b.sendReply(ctx, api, chat.ID, "", conversation.Reply{Kind: conversation.KindInfo, Text: text}, nil); err != nil {
+	if err := b.sendReply(ctx, api, chat.ID, "", conversation.Reply{Kind: conversation.KindInfo, Text: b.groupNoticeText()}, nil); err != nil {
 		// The bot may not be allowed to post in that chat; nothing to do.
 		b.log.Debug("telegram: could not post the private-chat notice in a group", "err", err)
 	}
+}
+
+// groupNoticeText says that questions go in a private chat, with a link to
+// the bot. It takes no lock (accept holds b.mu when overflow calls it).
+func (b *Bot) groupNoticeText() string {
+	username := ""
+	if p := b.username.Load(); p != nil {
+		username = *p
+	}
+	if validUsername(username) {
+		return groupText + ": [@" + username + "](https://t.me/" + username + ")."
+	}
+	return groupText + "."
 }
 
 func validUsername(s string) bool {
