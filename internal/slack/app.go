@@ -41,9 +41,14 @@ import (
 )
 
 // Engine is the conversation engine as the app uses it
-// (*conversation.Engine implements it).
+// (*conversation.Engine implements it). Refused is where an input goes that
+// one of the app's own rules would stop (a busy asker, a file, an edit, a
+// mention in a channel, a DM that cannot be opened): safety comes before
+// every such rule, so one that needs help gets it (see
+// conversation.Engine.Refused).
 type Engine interface {
 	Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error)
+	Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error)
 }
 
 // Moderation is what the app needs from the moderation service

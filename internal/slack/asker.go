@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	slackgo "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
@@ -70,17 +71,78 @@ func fromEventsAPI(ev slackevents.EventsAPIEvent) eventEnvelope {
 	return env
 }
 
+// What the app says itself to an asker (everything else comes from the
+// engine).
+const (
+	// busyText answers an input from an asker who already has maxWaiting
+	// inputs being answered or waiting.
+	busyText = "I'm still answering your earlier messages. Please wait for my replies, then send this one again."
+	// fileText answers a DM with a file: files are never opened.
+	fileText = "I can only read text: files and images are not opened or kept. Please type your question as a message."
+	// mentionText answers a mention in a channel.
+	mentionText = "I only answer questions in private, so nobody else sees what you ask. Open a direct message with me (find me under *Apps*) or type `/ask` followed by your question. If your message above says something personal, you may want to delete it."
+	sorryText   = "Sorry, something went wrong on our side. Please try again in a minute."
+)
+
+// maxWaiting bounds one asker's inputs being answered or waiting their turn
+// (the per-asker lock): past it an input is refused (Refused: one that needs
+// help still gets it), so that one asker's flood cannot hold every worker.
+const maxWaiting = 4
+
+// refuseTimeout bounds the work for a refused input, which may run after
+// the request that brought it has ended.
+const refuseTimeout = time.Minute
+
+// dmInput is what kind of DM event an asker sent.
+type dmInput int
+
+const (
+	dmMessage dmInput = iota + 1 // a message: a question or a command
+	dmFile                       // a message with a file: not read as a question
+	dmEdit                       // an edit: not read as a question
+)
+
+// dmEvent reads a DM event: who sent it, what they wrote and what kind of
+// input it is; ok is false for anything that is not an asker's (bot
+// messages, ours too, deletions, channels, malformed IDs).
+func (a *App) dmEvent(m *slackevents.MessageEvent) (user, text string, kind dmInput, ok bool) {
+	user, text = m.User, m.Text
+	switch m.SubType {
+	case "":
+		kind = dmMessage
+	case "file_share":
+		kind = dmFile
+	case "message_changed":
+		// The edited message is in Message (slack-go fills it in).
+		if m.Message == nil || m.Message.BotID != "" || m.Message.SubType != "" {
+			return "", "", 0, false
+		}
+		user, text, kind = m.Message.User, m.Message.Text, dmEdit
+	default:
+		return "", "", 0, false
+	}
+	if m.BotID != "" || user == "" || a.isBot(user) ||
+		m.ChannelType != slackevents.ChannelTypeIM || !dmIDRE.MatchString(m.Channel) || !userIDRE.MatchString(user) {
+		return "", "", 0, false
+	}
+	return user, text, kind, true
+}
+
 // handleEvent processes one Events API event at most once. It returns an
 // error only when the event could not be recorded (the caller then does not
 // acknowledge it, so Slack retries); a failure after that is logged and, for
 // an asker, answered with an apology.
+//
+// A DM with a file and an edit are not read as questions, but the engine
+// sees them first (Refused): one that needs help gets it.
 func (a *App) handleEvent(ctx context.Context, env eventEnvelope) error {
+	var user, text string
+	var kind dmInput
 	switch {
 	case env.Message != nil:
-		m := env.Message
-		if m.SubType != "" || m.BotID != "" || m.User == "" || a.isBot(m.User) ||
-			m.ChannelType != slackevents.ChannelTypeIM || !dmIDRE.MatchString(m.Channel) || !userIDRE.MatchString(m.User) {
-			return nil // edits, deletions, bot messages (ours too), channels
+		var ok bool
+		if user, text, kind, ok = a.dmEvent(env.Message); !ok {
+			return nil
 		}
 	case env.Mention != nil:
 		m := env.Mention
@@ -103,19 +165,37 @@ func (a *App) handleEvent(ctx context.Context, env eventEnvelope) error {
 		return nil
 	}
 	if env.Mention != nil {
-		a.answerMention(ctx, env.Mention)
+		a.answerMention(ctx, env.TeamID, env.Mention)
 		return nil
 	}
-	m := env.Message
-	a.ask(ctx, env.TeamID, m.User, m.Channel, conversation.Inbound{Text: dmCommand(plainFromSlack(m.Text))})
+	channel := env.Message.Channel
+	switch kind {
+	case dmFile:
+		a.refuse(ctx, env.TeamID, user, channel, plainFromSlack(text), fileText)
+	case dmEdit:
+		// An edit gets nothing unless it needs help (as before: edits are
+		// often a typo fixed).
+		a.refuse(ctx, env.TeamID, user, channel, plainFromSlack(text), "")
+	default:
+		a.ask(ctx, env.TeamID, user, channel, conversation.Inbound{Text: dmCommand(plainFromSlack(text))})
+	}
 	return nil
 }
 
 // answerMention tells someone who mentioned the app in a channel that
-// questions belong in a DM. The question itself is never read: only the
-// person who wrote it sees this reply.
-func (a *App) answerMention(ctx context.Context, m *slackevents.AppMentionEvent) {
-	text := "I only answer questions in private, so nobody else sees what you ask. Open a direct message with me (find me under *Apps*) or type `/ask` followed by your question. If your message above says something personal, you may want to delete it."
+// questions belong in a DM. Only the person who wrote it sees the reply,
+// and the question is not answered there; but the engine sees it first
+// (Refused), and a message that needs help gets the help, in the same
+// private reply, with an urgent ticket whose later answer goes to the DM.
+func (a *App) answerMention(ctx context.Context, team string, m *slackevents.AppMentionEvent) {
+	text := mentionText
+	if teamIDRE.MatchString(team) {
+		dm, _ := a.openDM(ctx, m.User)
+		replies, helped := a.refused(ctx, team, m.User, dm, plainFromSlack(m.Text), mentionText)
+		if helped {
+			text = helpText(replies, mentionText)
+		}
+	}
 	err := a.call(ctx, "chat.postEphemeral", func(ctx context.Context) error {
 		_, err := a.api.PostEphemeralContext(ctx, m.Channel, m.User, slackgo.MsgOptionText(text, false))
 		return err
@@ -126,10 +206,13 @@ func (a *App) answerMention(ctx context.Context, m *slackevents.AppMentionEvent)
 }
 
 // ask runs one asker input (text or button action) through the engine and
-// posts the replies to the asker's DM channel.
+// posts the replies to the asker's DM channel, one input per asker at a
+// time. An input that cannot have its turn (maxWaiting inputs of the asker
+// are ahead of it, or its request ended while it waited) is refused: it goes
+// to the engine's Refused, so a message that needs help gets the help all
+// the same, and anything else is told to wait.
 func (a *App) ask(ctx context.Context, team, user, channel string, in conversation.Inbound) {
 	in.Handle = a.handle(team, user)
-	defer a.askers.lock(in.Handle)()
 	in.Platform = "slack"
 	in.Region = a.region
 	addr, err := a.seal(channel)
@@ -138,17 +221,100 @@ func (a *App) ask(ctx context.Context, team, user, channel string, in conversati
 		return
 	}
 	in.Address = addr
+	unlock, ok := a.askers.tryLock(ctx, in.Handle, maxWaiting)
+	if !ok {
+		a.log.InfoContext(ctx, "slack: an asker's input could not have its turn; refused")
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refuseTimeout)
+		defer cancel()
+		replies, err := a.engine.Refused(ctx, in, busyText)
+		if err != nil {
+			a.log.ErrorContext(ctx, "slack: the engine failed", "err", err)
+			replies = []conversation.Reply{{Kind: conversation.KindInfo, Text: busyText}}
+		}
+		a.postReplies(ctx, channel, "", replies)
+		return
+	}
+	defer unlock()
 	replies, err := a.engine.Handle(ctx, in)
 	if err != nil {
 		a.log.ErrorContext(ctx, "slack: the engine failed", "err", err)
-		replies = []conversation.Reply{{Kind: conversation.KindInfo, Text: "Sorry, something went wrong on our side. Please try again in a minute."}}
+		replies = []conversation.Reply{{Kind: conversation.KindInfo, Text: sorryText}}
 	}
+	a.postReplies(ctx, channel, in.Handle, replies)
+}
+
+// postReplies posts replies to channel in order, and stops at the first
+// that fails. handle owns the buttons ("" for none).
+func (a *App) postReplies(ctx context.Context, channel, handle string, replies []conversation.Reply) {
 	for _, r := range replies {
-		if err := a.postText(ctx, channel, in.Handle, r.Text, r.Buttons); err != nil {
+		if err := a.postText(ctx, channel, handle, r.Text, r.Buttons); err != nil {
 			a.log.ErrorContext(ctx, "slack: could not send a reply", "kind", string(r.Kind), "err", err)
 			return
 		}
 	}
+}
+
+// refuse answers a DM input that is not read as a question (a file, an
+// edit) with refusal (nothing when it is empty), unless it needs help: then
+// the asker gets the help.
+func (a *App) refuse(ctx context.Context, team, user, channel, text, refusal string) {
+	replies, _ := a.refused(ctx, team, user, channel, text, refusal)
+	a.postReplies(ctx, channel, "", replies)
+}
+
+// refused passes text from user to the engine's Refused with refusal, with
+// the DM channel (when known; "" otherwise) as the sealed reply address of
+// a ticket. helped reports that the replies are the help for a danger; when
+// the engine cannot be asked, the replies are the refusal.
+func (a *App) refused(ctx context.Context, team, user, dm, text, refusal string) (replies []conversation.Reply, helped bool) {
+	refusedOnly := []conversation.Reply{{Kind: conversation.KindInfo, Text: refusal}}
+	in := conversation.Inbound{Handle: a.handle(team, user), Platform: "slack", Region: a.region, Text: text}
+	// Without a DM the ticket is still opened (staff see the danger); its
+	// later answer cannot be delivered, and says so in the queue.
+	to := dm
+	if !dmIDRE.MatchString(to) {
+		to = user
+	}
+	addr, err := a.seal(to)
+	if err != nil {
+		a.log.ErrorContext(ctx, "slack: cannot seal the reply address", "err", err)
+		return refusedOnly, false
+	}
+	in.Address = addr
+	replies, err = a.engine.Refused(ctx, in, refusal)
+	if err != nil {
+		a.log.ErrorContext(ctx, "slack: the engine failed", "err", err)
+		return refusedOnly, false
+	}
+	return replies, conversation.NeedsHelp(replies)
+}
+
+// helpText is the help and then note as one mrkdwn text, for an ephemeral
+// reply. (A concern's help ends with the refusal, the note, already.)
+func helpText(replies []conversation.Reply, note string) string {
+	var parts []string
+	for _, r := range replies {
+		if strings.TrimSpace(r.Text) != "" && r.Text != note {
+			parts = append(parts, mrkdwn(r.Text))
+		}
+	}
+	return strings.Join(append(parts, note), "\n\n")
+}
+
+// openDM opens (or finds) the app's DM with user.
+func (a *App) openDM(ctx context.Context, user string) (string, error) {
+	var dm string
+	err := a.call(ctx, "conversations.open", func(ctx context.Context) error {
+		ch, _, _, err := a.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{user}, ReturnIM: true})
+		if err == nil && ch != nil {
+			dm = ch.ID
+		}
+		return err
+	})
+	if err == nil && !dmIDRE.MatchString(dm) {
+		err = errors.New("slack: conversations.open did not return a DM")
+	}
+	return dm, err
 }
 
 // handle derives the asker's handle. The workspace is part of it so that the
@@ -197,17 +363,16 @@ func (a *App) handleSlash(ctx context.Context, cmd slackgo.SlashCommand) map[str
 		return ephemeral(fmt.Sprintf("Ask anything about sex, sexual health or relationships, anonymously: type `%s` followed by your question, for example `%s is it normal to…`. I answer in a private DM; nobody in this channel sees your question. `%s help`, `%s privacy` and `%s forget` work too.",
 			escape(name), escape(name), escape(name), escape(name), escape(name)))
 	}
-	var dm string
-	err := a.call(ctx, "conversations.open", func(ctx context.Context) error {
-		ch, _, _, err := a.api.OpenConversationContext(ctx, &slackgo.OpenConversationParameters{Users: []string{cmd.UserID}, ReturnIM: true})
-		if err == nil && ch != nil {
-			dm = ch.ID
-		}
-		return err
-	})
-	if err != nil || !dmIDRE.MatchString(dm) {
+	dm, err := a.openDM(ctx, cmd.UserID)
+	if err != nil {
 		a.log.ErrorContext(ctx, "slack: cannot open a DM for /ask", "err", err)
-		return ephemeral("Sorry, I could not open a private conversation with you. Please try again, or message me directly under Apps.")
+		const sorry = "Sorry, I could not open a private conversation with you. Please try again, or message me directly under Apps."
+		// The question cannot be answered in the DM, but one that needs
+		// help gets it here, privately.
+		if replies, helped := a.refused(ctx, cmd.TeamID, cmd.UserID, "", dmCommand(text), sorry); helped {
+			return ephemeral(helpText(replies, sorry))
+		}
+		return ephemeral(sorry)
 	}
 	a.ask(ctx, cmd.TeamID, cmd.UserID, dm, conversation.Inbound{Text: dmCommand(text)})
 	return ephemeral("I have answered you in our private DM (find me under *Apps*). Nobody in this channel can see your question.")

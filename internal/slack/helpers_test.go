@@ -313,9 +313,11 @@ func interactionBody(payload []byte) []byte {
 
 // fakeEngine records what it was asked and answers with reply.
 type fakeEngine struct {
-	mu    sync.Mutex
-	got   []conversation.Inbound
-	reply func(in conversation.Inbound) ([]conversation.Reply, error)
+	mu         sync.Mutex
+	got        []conversation.Inbound
+	reply      func(in conversation.Inbound) ([]conversation.Reply, error)
+	refusedIns []conversation.Inbound
+	refuse     func(in conversation.Inbound, refusal string) ([]conversation.Reply, error)
 }
 
 func (e *fakeEngine) Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error) {
@@ -327,6 +329,25 @@ func (e *fakeEngine) Handle(ctx context.Context, in conversation.Inbound) ([]con
 	}
 	return []conversation.Reply{{Kind: conversation.KindAnswer, Text: "**Yes.** It is common.\n\n- one\n- two",
 		Buttons: []store.Button{{Label: "Helpful", Action: "helpful:x"}, {Label: "Ask a therapist", Action: "ask_therapist"}}}}, nil
+}
+
+// Refused records apart from Handle and answers with the refusal unless
+// refuse says otherwise.
+func (e *fakeEngine) Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error) {
+	e.mu.Lock()
+	e.refusedIns = append(e.refusedIns, in)
+	f := e.refuse
+	e.mu.Unlock()
+	if f != nil {
+		return f(in, refusal)
+	}
+	return []conversation.Reply{{Kind: conversation.KindInfo, Text: refusal}}, nil
+}
+
+func (e *fakeEngine) Refusals() []conversation.Inbound {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]conversation.Inbound(nil), e.refusedIns...)
 }
 
 func (e *fakeEngine) Inbounds() []conversation.Inbound {
