@@ -1,5 +1,8 @@
 // Package telegram owns Candid's Telegram adapter: it turns private-chat
-// messages and button presses into conversation.Inbound, renders the
+// messages and button presses into conversation.Inbound (and passes what
+// its own rules would turn away, such as group messages, edits, captions
+// and a flood past a chat's queue, to the engine's Refused first, so that a
+// person in danger gets help whatever those rules say), renders the
 // engine's replies as Telegram HTML with inline keyboards, and delivers the
 // moderation queue's later answers to the asker's sealed chat address (it
 // is the moderation.Sender for "telegram").

@@ -24,7 +24,9 @@ const maxWebhookBody = 1 << 20
 // for malformed JSON, 503 while Run is not accepting or the queues are full
 // (Telegram retries), and 200 once the update is queued or recognised as a
 // duplicate. Updates are handled after the response, so Telegram never
-// waits for the engine or for rate limits.
+// waits for the engine or for rate limits; only one that its chat's full
+// queue cannot take is looked at first (see Bot.overflow: if it needs help,
+// its ticket is stored before the 200).
 func (b *Bot) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !b.secretOK(r.Header.Get(SecretHeader)) {
