@@ -101,11 +101,11 @@ type Ticket struct {
 	// Address is the sealed reply address (identity.Sealer output); nil for
 	// web askers, whose answers go to their conversation. Deleted on delivery
 	// and on /forget.
-	Address    []byte      `json:"address,omitempty"`
-	Question   string      `json:"question"` // scrubbed
-	Locale     string      `json:"locale,omitempty"`
-	Urgent     bool        `json:"urgent"`
-	Category   string      `json:"category,omitempty"` // the kind of danger (safety.Kind) when urgent or concern
+	Address  []byte `json:"address,omitempty"`
+	Question string `json:"question"` // scrubbed
+	Locale   string `json:"locale,omitempty"`
+	Urgent   bool   `json:"urgent"`
+	Category string `json:"category,omitempty"` // the kind of danger (safety.Kind) when urgent or concern
 	// Tier is the safety tier: "urgent", "concern" or "" for an ordinary
 	// question. A concern ticket is opened without the asker pressing
 	// anything, so that a person sees it soon.
