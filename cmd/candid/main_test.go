@@ -231,7 +231,7 @@ func TestRateLimitsSharedOnRedis(t *testing.T) {
 	client := &http.Client{Jar: jar}
 	post := func(srv *httptest.Server) int {
 		t.Helper()
-		resp, err := client.Post(srv.URL+"/api/v1/chat/messages", "application/json", strings.NewReader(`{"text":"hello"}`))
+		resp, err := client.Post(srv.URL+"/api/v1/chat/messages", "application/json", strings.NewReader(`{"text":"how do i put on a condom"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
