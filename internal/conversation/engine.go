@@ -269,17 +269,17 @@ func (e *Engine) message(ctx context.Context, in Inbound) ([]Reply, error) {
 		return e.crisis(ctx, in, scrubbed, c)
 	}
 	if c.Safety.Tier == safety.TierConcern {
-		// A possible danger: answer what we can, then check in, give the
-		// resources for its kind and open a concern ticket — whatever a
-		// block says, as for a crisis.
-		replies, err := e.ordinary(ctx, in, scrubbed, c, false)
+		// A possible danger: answer what we can (a block or a store error
+		// stops only that part), then check in, give the resources for its
+		// kind and open a concern ticket, whatever a block says.
+		replies, err := e.ordinary(ctx, in, scrubbed, c)
 		if err != nil {
 			e.log.ErrorContext(ctx, "concern: ordinary reply failed", "platform", in.Platform, "err", err)
 			replies = nil
 		}
 		return append(replies, e.concern(ctx, in, scrubbed, c)), nil
 	}
-	return e.ordinary(ctx, in, scrubbed, c, true)
+	return e.ordinary(ctx, in, scrubbed, c)
 }
 
 // DecisionTooLong is recorded for a message over MaxQuestionRunes that
@@ -288,20 +288,17 @@ const DecisionTooLong = "too_long"
 
 // ordinary answers a message that needs no crisis reply: an FAQ answer,
 // "did you mean" choices, an offer to ask a therapist or an out-of-scope
-// line. checkBlock is false for a concern, whose asker is answered whatever
-// a block says (the concern ticket is how staff see it).
-func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Classification, checkBlock bool) ([]Reply, error) {
+// line (or, to a blocked asker, that the service is not available).
+func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Classification) ([]Reply, error) {
 	if c.Decision == DecisionTooLong {
 		return []Reply{{Kind: KindInfo, Text: fmt.Sprintf("That message is longer than I can read (%d characters at most). Could you shorten it to the main question?", MaxQuestionRunes)}}, nil
 	}
-	if checkBlock {
-		blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
-		if err != nil {
-			return nil, fmt.Errorf("conversation: check block: %w", err)
-		}
-		if blocked {
-			return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment. If you are in danger, call your local emergency number."}}, nil
-		}
+	blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
+	if err != nil {
+		return nil, fmt.Errorf("conversation: check block: %w", err)
+	}
+	if blocked {
+		return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment. If you are in danger, call your local emergency number."}}, nil
 	}
 	lq := lastQuestion{Text: scrubbed, Candidates: c.Candidates}
 	if err := e.putLast(ctx, in.Handle, lq); err != nil {

@@ -118,3 +118,23 @@ func FuzzPredict(f *testing.F) {
 		}
 	})
 }
+
+// TestReadBoundsMemory: a header that asks for more weights than any real
+// model needs is refused before anything is allocated.
+func TestReadBoundsMemory(t *testing.T) {
+	m, err := Train(toyData(), TrainOptions{Classes: []string{"none", "danger"}, MinCount: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Classes = make([]string, 64)
+	m.Bias = make([]float32, 64)
+	m.Features.Bits = 22
+	m.w = make([]int8, 0)
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Read(&b); err == nil || !strings.Contains(err.Error(), "inconsistent") {
+		t.Errorf("err = %v, want the header refused", err)
+	}
+}

@@ -38,6 +38,9 @@ const (
 	formatVersion = 1
 	fileMagic     = "candid-model\n"
 	maxHeader     = 1 << 20
+	// maxWeights bounds the memory a model file can ask for (64 MB): a
+	// damaged or hostile header cannot make Read allocate gigabytes.
+	maxWeights = 1 << 26
 )
 
 // Model is a trained linear model over hashed features: one weight per
@@ -216,7 +219,8 @@ func readHeader(br *bufio.Reader) (Header, error) {
 	if h.Format != formatVersion {
 		return h, fmt.Errorf("learn: model format %d, this build reads %d: retrain it with go generate ./faq", h.Format, formatVersion)
 	}
-	if h.Features.Bits < 10 || h.Features.Bits > 22 || len(h.Classes) < 2 || len(h.Classes) > 64 || len(h.Bias) != len(h.Classes) {
+	if h.Features.Bits < 10 || h.Features.Bits > 22 || len(h.Classes) < 2 || len(h.Classes) > 64 || len(h.Bias) != len(h.Classes) ||
+		(1<<h.Features.Bits)*len(h.Classes) > maxWeights {
 		return h, errors.New("learn: model header is inconsistent: retrain it with go generate ./faq")
 	}
 	return h, nil

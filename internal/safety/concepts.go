@@ -87,7 +87,7 @@ func (idx conceptIndex) concepts(words []string, dst []string) []string {
 				next = words[i+1]
 			}
 			switch {
-			case next == "yo" || next == "years" || next == "year" || next == "anos" || next == "y" || next == "yrs":
+			case next == "yo" || next == "years" || next == "year" || next == "anos" || next == "yrs":
 				add("c:minor-age")
 			case prev == "im" || prev == "am" || prev == "is" || prev == "tengo" || prev == "tiene" || prev == "only" || prev == "solo" || prev == "aged":
 				add("c:minor-age")

@@ -10,6 +10,8 @@ import (
 	"unicode"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/candid-app/candid/internal/learn"
 )
 
 // Category is the kind of crisis a signal points to. Each maps to its own
@@ -144,8 +146,10 @@ type Detector struct {
 	regexes   []int32
 	rules     []rule
 	maxStates int
-	model     *Model    // the learned layer behind the rules, or nil
-	pool      sync.Pool // of *scratch
+	model     *Model // the learned layer behind the rules, or nil
+	// pool (of *scratch) is a pointer so that WithModel's copy shares it:
+	// the scratch depends only on the rules, which the copies share too.
+	pool *sync.Pool
 }
 
 // crisis.yaml keys.
@@ -176,7 +180,7 @@ func LoadDetector(fsys fs.FS, path string) (*Detector, error) {
 			}
 		}
 	}
-	d := &Detector{norm: nz}
+	d := &Detector{norm: nz, pool: &sync.Pool{}}
 	c := &compiler{norm: nz, sets: map[string]string{}, setNodes: map[string]*node{}, active: map[string]bool{}}
 	byKey := map[string]*yaml.Node{}
 	for _, p := range top {
@@ -511,8 +515,14 @@ func (d *Detector) index() {
 // pure function of the text and the loaded rules.
 func (d *Detector) Assess(text string) Assessment {
 	a := d.assess(text).Assessment
-	d.applyModel(text, &a)
-	a.Lang = detectLang(text)
+	// One split into words serves the learned layer and the language guess.
+	maxRunes := learn.DefaultFeatures().MaxRunes
+	if d.model != nil {
+		maxRunes = d.model.danger.Features.MaxRunes
+	}
+	words := learn.Words(text, maxRunes)
+	d.applyModel(words, &a)
+	a.Lang = detectLang(words)
 	return a
 }
 

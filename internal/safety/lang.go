@@ -1,7 +1,5 @@
 package safety
 
-import "github.com/candid-app/candid/internal/learn"
-
 // Function words that tell Spanish from English in a short message. They
 // are the commonest words of each language, never topic words, so the guess
 // does not depend on what the message is about.
@@ -25,9 +23,9 @@ func wordSet(ws ...string) map[string]bool {
 
 // detectLang guesses "es" or "en" from function words; English wins ties,
 // so an unclear message keeps the clinic's default language.
-func detectLang(text string) string {
+func detectLang(words []string) string {
 	es, en := 0, 0
-	for _, w := range learn.Words(text, 400) {
+	for _, w := range words {
 		if esWords[w] {
 			es++
 		}

@@ -54,6 +54,8 @@ func TestLoadDetectorErrors(t *testing.T) {
 		{"tab indent", "categories:\n\tself_harm: []\n", 2, "invalid YAML"},
 		{"unknown category", "categories:\n  self_harm:\n    - id: a\n      match: [x]\n  selfharm:\n    - id: b\n      match: [y]\n", 5, `unknown category "selfharm"`},
 		{"empty pattern", rule("      match:\n        - kill\n        - \"\"\n"), 6, "empty pattern"},
+		{"unknown kind", rule("      kind: selfharm\n      match: [x]\n"), 4, `kind "selfharm"`},
+		{"unknown tier", rule("      tier: high\n      match: [x]\n"), 4, `tier "high": want urgent or concern`},
 		{"blank pattern", rule("      match: [\"  \"]\n"), 4, "empty pattern"},
 		{"invalid regex", rule("      match:\n        - \"re:kill(\"\n"), 5, "invalid regex"},
 		{"regex matching nothing", rule("      match: [\"re:a*\"]\n"), 4, "matches the empty string"},
@@ -129,6 +131,11 @@ func TestLoadResourcesErrors(t *testing.T) {
 		{"duplicate alias", "regions:\n" + intl + "    aliases: [GB]\n  UK:\n    emergency: \"999\"\n    aliases: [GB]\n", 7, `alias "GB" already used`},
 		{"unknown key", "regions:\n" + intl + "    emergancy: x\n", 4, `unknown key "emergancy"`},
 		{"duplicate region", "regions:\n" + intl + intl, 4, "repeated"},
+		{"bad lang", "regions:\n" + intl + "    general:\n      - {name: a, contact: b, lang: fr}\n", 5, `lang "fr"`},
+		{"advice unknown kind", "advice:\n  selfharm: {en: x}\nregions:\n" + intl, 2, `advice: unknown kind "selfharm"`},
+		{"advice without en", "advice:\n  suicide: {es: x}\nregions:\n" + intl, 2, "has no en text"},
+		{"advice markdown", "advice:\n  suicide: {en: \"**x**\"}\nregions:\n" + intl, 2, "plain text"},
+		{"advice unknown language", "advice:\n  suicide: {en: x, fr: y}\nregions:\n" + intl, 2, `unknown key "fr"`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -85,10 +85,6 @@ const classNone = "none"
 // DataHash is the hash of the corpus the model was trained on.
 func (m *Model) DataHash() string { return m.danger.DataHash }
 
-// Thresholds returns the probability of danger at which the model calls a
-// message urgent and concern.
-func (m *Model) Thresholds() (urgent, concern float64) { return m.urgent, m.concern }
-
 // verdict is what the model says of one message.
 type verdict struct {
 	danger float64
@@ -96,8 +92,8 @@ type verdict struct {
 	tier   Tier
 }
 
-func (m *Model) assess(text string) verdict {
-	words := learn.Words(text, m.danger.Features.MaxRunes)
+// assess scores words (learn.Words with the model's MaxRunes).
+func (m *Model) assess(words []string) verdict {
 	var ex [12]string
 	extra := m.concepts.concepts(words, ex[:0])
 	var buf [16]float64
@@ -121,36 +117,22 @@ func (m *Model) assess(text string) verdict {
 	return v
 }
 
-// WithModel returns a detector that consults m behind its rules.
+// WithModel returns a detector that consults m behind its rules (nil: the
+// rules alone). The rules are shared, not copied.
 func (d *Detector) WithModel(m *Model) *Detector {
-	c := &Detector{norm: d.norm, pats: d.pats, byFirst: d.byFirst, numFirst: d.numFirst, prefFirst: d.prefFirst,
-		anyFirst: d.anyFirst, regexes: d.regexes, rules: d.rules, maxStates: d.maxStates, model: m}
-	return c
+	c := *d
+	c.model = m
+	return &c
 }
-
-// withoutModel returns the rule layer alone.
-func (d *Detector) withoutModel() *Detector {
-	if d.model == nil {
-		return d
-	}
-	c := d.WithModel(nil)
-	return c
-}
-
-// ruleConcern marks, in training, a line the rules call concern.
-const ruleConcern = 0.0
-
-// Model returns the learned layer, or nil.
-func (d *Detector) Model() *Model { return d.model }
 
 // applyModel lets the model raise the tier where the rules did not: the
 // rules stay first (precise, explainable) and the model catches the wording
 // they were not written for.
-func (d *Detector) applyModel(text string, a *Assessment) {
+func (d *Detector) applyModel(words []string, a *Assessment) {
 	if d.model == nil {
 		return
 	}
-	v := d.model.assess(text)
+	v := d.model.assess(words)
 	a.Score = v.danger
 	if v.tier.rank() > a.Tier.rank() {
 		a.Tier, a.Kind, a.Why = v.tier, v.kind, "model"

@@ -1,9 +1,11 @@
 package safety
 
 import (
+	"io/fs"
 	"os"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func shippedDetector(t testing.TB) *Detector {
@@ -25,6 +27,9 @@ func shippedDetector(t testing.TB) *Detector {
 func TestShippedModelIsFresh(t *testing.T) {
 	_, hash, err := ReadCorpus(os.DirFS("../../corpus"))
 	if err != nil {
+		t.Fatal(err)
+	}
+	if hash, err = WithRules(hash, os.DirFS("../../faq")); err != nil {
 		t.Fatal(err)
 	}
 	m, err := LoadModel(os.DirFS("../../faq"))
@@ -79,11 +84,62 @@ func TestModelCatchesWhatRulesMiss(t *testing.T) {
 	}
 }
 
-func BenchmarkAssess2000(b *testing.B) {
-	d := shippedDetector(b)
-	msg := strings.Repeat("we have been together six years and lately things are hard, ", 40)[:2000]
-	b.ReportAllocs()
-	for b.Loop() {
-		d.Assess(msg)
+func TestReadCorpusErrors(t *testing.T) {
+	ok := `{"q": "a", "label": "none", "kind": "ordinary", "writer": "w"}` + "\n"
+	tests := []struct {
+		name  string
+		files map[string]string
+		msg   string
+	}{
+		{"no safety files", map[string]string{"topics/a.jsonl": `{"q": "a", "topic": "t", "writer": "w"}`}, "no safety/*.jsonl"},
+		{"malformed", map[string]string{"safety/a.jsonl": ok + "{\"q\": \n"}, "safety/a.jsonl:2"},
+		{"no writer", map[string]string{"safety/a.jsonl": `{"q": "a", "label": "none"}`}, `no "writer"`},
+		{"bad label", map[string]string{"safety/a.jsonl": `{"q": "a", "label": "crisis", "writer": "w"}`}, `label "crisis"`},
+		{"bad kind", map[string]string{"safety/a.jsonl": `{"q": "a", "label": "urgent", "kind": "rape", "writer": "w"}`}, `kind "rape"`},
+		{"empty text", map[string]string{"safety/a.jsonl": `{"q": "  ", "label": "none", "writer": "w"}`}, `empty "q"`},
+		{"topic without topic", map[string]string{"safety/a.jsonl": ok, "topics/b.jsonl": `{"q": "a", "writer": "w"}`}, `needs "topic"`},
+		{"oversized line", map[string]string{"safety/a.jsonl": `{"q": "` + strings.Repeat("a", 70000) + `", "label": "none", "writer": "w"}`}, "over 64 KB"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			fsys := fstest.MapFS{}
+			for n, b := range tc.files {
+				fsys[n] = &fstest.MapFile{Data: []byte(b)}
+			}
+			_, _, err := ReadCorpus(fsys)
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.msg)
+			}
+		})
+	}
+	// The hash follows the data: one changed line makes the model stale.
+	a := fstest.MapFS{"safety/a.jsonl": {Data: []byte(ok)}}
+	b := fstest.MapFS{"safety/a.jsonl": {Data: []byte(strings.Replace(ok, `"a"`, `"b"`, 1))}}
+	_, ha, _ := ReadCorpus(a)
+	_, hb, _ := ReadCorpus(b)
+	if ha == "" || ha == hb {
+		t.Errorf("hashes %q and %q: want different, non-empty", ha, hb)
+	}
+}
+
+func TestLoadModelErrors(t *testing.T) {
+	real := os.DirFS("../../faq")
+	danger, _ := fs.ReadFile(real, ModelFile)
+	kind, _ := fs.ReadFile(real, KindModelFile)
+	tests := []struct {
+		name  string
+		files fstest.MapFS
+		msg   string
+	}{
+		{"missing", fstest.MapFS{}, "go generate ./faq"},
+		{"damaged", fstest.MapFS{ModelFile: {Data: []byte("junk")}, KindModelFile: {Data: kind}}, "not a model file"},
+		{"swapped", fstest.MapFS{ModelFile: {Data: kind}, KindModelFile: {Data: danger}}, "classes none and danger"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := LoadModel(tc.files); err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.msg)
+			}
+		})
 	}
 }

@@ -79,21 +79,10 @@ func (r *Resources) Message(code string, a Assessment) string {
 	}
 	tx := replyTexts[lang]
 	emergency := reg.Emergency
-	if lang == "es" && strings.HasPrefix(reg.Emergency, "your local emergency number") {
-		emergency = "número de emergencias de tu país (112 en gran parte del mundo, 911 en América)"
+	if lang == "es" && reg.EmergencyES != "" {
+		emergency = reg.EmergencyES
 	}
 	kinds := a.Kinds
-	if len(kinds) == 0 {
-		// An assessment from before kinds (tests, old callers): the kinds
-		// of its signals.
-		for _, s := range a.Signals {
-			if k := s.Kind; k != KindNone {
-				kinds = append(kinds, k)
-			} else if k := categoryKind(s.Category); k != KindNone {
-				kinds = append(kinds, k)
-			}
-		}
-	}
 	var b strings.Builder
 	switch {
 	case a.Tier == TierConcern:
@@ -103,13 +92,16 @@ func (r *Resources) Message(code string, a Assessment) string {
 	default:
 		fmt.Fprintf(&b, tx.danger+"\n", emergency)
 	}
-	for _, k := range kinds {
-		if adv := r.advice[k][lang]; adv != "" {
+	// What to do first, for the main kind only (one glance). A Spanish
+	// reply without Spanish advice gets the English: the few things that
+	// cannot wait (PEP within 72 hours) matter more than the language.
+	if len(kinds) > 0 {
+		adv := r.advice[kinds[0]][lang]
+		if adv == "" {
+			adv = r.advice[kinds[0]]["en"]
+		}
+		if adv != "" {
 			b.WriteString("\n" + strings.ReplaceAll(adv, "{emergency}", emergency) + "\n")
-			break // the first kind's advice only: one glance
-		} else if adv := r.advice[k]["en"]; adv != "" && lang == "en" {
-			b.WriteString("\n" + strings.ReplaceAll(adv, "{emergency}", emergency) + "\n")
-			break
 		}
 	}
 	b.WriteString("\n" + tx.intro + "\n\n")

@@ -23,8 +23,12 @@ type Region struct {
 	Code      string // "US"
 	Name      string // "United States"
 	Emergency string // completes "call …": "911", "your local emergency number"
-	Resources map[Kind][]Resource
-	General   []Resource
+	// EmergencyES is Emergency for a Spanish reply, where the English
+	// words would not do ("your local emergency number"); empty when the
+	// number alone says it.
+	EmergencyES string
+	Resources   map[Kind][]Resource
+	General     []Resource
 }
 
 // Resources holds every region of resources.yaml. It is immutable and safe
@@ -120,7 +124,7 @@ func LoadResources(fsys fs.FS, path string) (*Resources, error) {
 
 func loadRegion(f yfile, code string, n *yaml.Node) (Region, []*yaml.Node, error) {
 	reg := Region{Code: code, Resources: map[Kind][]Resource{}}
-	pairs, err := f.mapping(n, "region "+code, "name", "aliases", "emergency", "resources", "general")
+	pairs, err := f.mapping(n, "region "+code, "name", "aliases", "emergency", "emergency_es", "resources", "general")
 	if err != nil {
 		return reg, nil, err
 	}
@@ -133,6 +137,11 @@ func loadRegion(f yfile, code string, n *yaml.Node) (Region, []*yaml.Node, error
 			reg.Emergency, err = f.scalar(p.v, "emergency")
 			if err == nil {
 				err = plainField(f, p.v, "emergency", reg.Emergency)
+			}
+		case "emergency_es":
+			reg.EmergencyES, err = f.scalar(p.v, "emergency_es")
+			if err == nil {
+				err = plainField(f, p.v, "emergency_es", reg.EmergencyES)
 			}
 		case "aliases":
 			aliases, err = f.list(p.v, "aliases")

@@ -48,6 +48,7 @@ func TestMessageRightHelpForKind(t *testing.T) {
 		{"INTL", urgent("en", KindSuicide), "If you are in danger now, call your local emergency number (112 in most of Europe and many other countries, 911 in North America, 999 in the UK).", []string{"findahelpline.com"}, nil},
 		{"US", urgent("es", KindSuicide), "Si estás en peligro ahora, llama al 911.", []string{"988 y marca 2", "988 Suicide"}, nil},
 		{"ES", urgent("es", KindPartnerViolence), "Si estás en peligro ahora, llama al 112.", []string{"016", "600 000 016"}, nil},
+		{"INTL", urgent("es", KindAssault), "Si estás en peligro ahora, llama al número de emergencias de tu país (112 en gran parte del mundo, 911 en América del Norte y gran parte de América Latina).", []string{"72 horas", "findahelpline.com"}, []string{"your local"}},
 		{"MX", urgent("es", KindSuicide), "Si estás en peligro ahora, llama al 911.", []string{"800 911 2000"}, nil},
 		{"US", Assessment{Tier: TierConcern, Kind: KindSelfHarm, Kinds: []Kind{KindSelfHarm}, Lang: "en"}, "Thank you for telling me. I want to check in with you: are you safe right now? If you or someone else is in danger, call 911.", []string{"988"}, nil},
 	}
