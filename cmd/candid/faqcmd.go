@@ -129,6 +129,9 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 	if corpus := filepath.Join(filepath.Dir(faqRoot), "corpus"); dirExists(filepath.Join(corpus, "safety")) {
 		_, hash, err := safety.ReadCorpus(os.DirFS(corpus))
 		if err == nil {
+			hash, err = safety.WithRules(hash, os.DirFS(faqRoot))
+		}
+		if err == nil {
 			var m *safety.Model
 			if m, err = safety.LoadModel(os.DirFS(faqRoot)); err == nil {
 				err = m.CheckFresh(hash)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/candid-app/candid/internal/safety"
 )
@@ -17,6 +18,7 @@ func faqTrain(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	corpus := fs.String("corpus", "corpus", "the training corpus folder (safety/*.jsonl, topics/*.jsonl)")
 	faqDir := fs.String("faq", "faq", "the content folder whose crisis rules run before the model")
+	scores := fs.String("scores", "", "also write each corpus line's out-of-fold score (TSV: score, set, kind, writer, text) to this file, to read the misses")
 	check := fs.Bool("check", false, "only report whether the model at --out is fresh")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -24,7 +26,11 @@ func faqTrain(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return exitError{2, "candid faq train: no arguments expected; use --corpus and --out"}
 	}
-	lines, hash, err := safety.ReadCorpus(os.DirFS(*corpus))
+	lines, corpusHash, err := safety.ReadCorpus(os.DirFS(*corpus))
+	if err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	hash, err := safety.WithRules(corpusHash, os.DirFS(*faqDir))
 	if err != nil {
 		return fmt.Errorf("candid faq train: %w", err)
 	}
@@ -44,6 +50,15 @@ func faqTrain(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("candid faq train: %w", err)
 	}
 	fmt.Fprint(stdout, rep.String())
+	if *scores != "" {
+		var b strings.Builder
+		for i, l := range lines {
+			fmt.Fprintf(&b, "%.3f\t%s\t%s\t%s\t%s\n", rep.Scores[i], l.Set(), l.Kind, l.Writer, strings.Join(strings.Fields(l.Q), " "))
+		}
+		if err := os.WriteFile(*scores, []byte(b.String()), 0o600); err != nil {
+			return fmt.Errorf("candid faq train: %w", err)
+		}
+	}
 	return m.WriteFiles(func(path string, b []byte) error {
 		full := filepath.Join(*faqDir, filepath.FromSlash(path))
 		if err := writeFileAtomic(full, b); err != nil {

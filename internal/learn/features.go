@@ -26,9 +26,11 @@ type Features struct {
 	MaxRunes int `json:"max_runes"`
 }
 
-// DefaultFeatures suits short messages in English and Spanish.
+// DefaultFeatures suits messages in English and Spanish. MaxRunes reaches
+// well past the engine's 2,000-character question limit, because safety
+// reads longer messages too (a long story with the danger near its end).
 func DefaultFeatures() Features {
-	return Features{Bits: 18, Words: true, Pairs: true, CharMin: 3, CharMax: 5, MaxRunes: 2000}
+	return Features{Bits: 18, Words: true, Pairs: true, CharMin: 3, CharMax: 5, MaxRunes: 8000}
 }
 
 // Words returns the words of text as the features see them: lower-cased,
