@@ -115,10 +115,25 @@ func TestMatchJSONOnEvalSets(t *testing.T) {
 				if err := json.Unmarshal(outs.Bytes(), &m); err != nil {
 					t.Fatalf("line %d is not JSON: %s", n, outs.Text())
 				}
-				for _, k := range []string{"decision", "faq_id", "score", "candidates"} {
+				for _, k := range []string{"decision", "faq_id", "score", "candidates", "safety"} {
 					if _, ok := m[k]; !ok {
 						t.Fatalf("line %d lacks %q: %s", n, k, outs.Text())
 					}
+				}
+				// The safety verdict: a tier always, and a kind and a reason
+				// whenever it is not none; decision crisis is tier urgent.
+				sv, _ := m["safety"].(map[string]any)
+				switch tier := sv["tier"]; tier {
+				case "urgent", "concern":
+					if sv["kind"] == "" || sv["why"] == "" {
+						t.Errorf("line %d: tier %v without kind or why: %s", n, tier, outs.Text())
+					}
+				case "none":
+				default:
+					t.Errorf("line %d: safety tier %v: %s", n, tier, outs.Text())
+				}
+				if (sv["tier"] == "urgent") != (m["decision"] == "crisis") {
+					t.Errorf("line %d: decision %v with safety tier %v", n, m["decision"], sv["tier"])
 				}
 				isCrisis := c.Expect[0] == "crisis"
 				if isCrisis {

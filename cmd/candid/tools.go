@@ -26,6 +26,16 @@ type matchOutput struct {
 	FAQID      string          `json:"faq_id"`
 	Score      float64         `json:"score"`
 	Candidates []candidateJSON `json:"candidates"`
+	Safety     safetyJSON      `json:"safety"`
+}
+
+// safetyJSON is the safety verdict: tier urgent|concern|none, the kind of
+// danger, and why (a rule id, or "model" with the learned layer's score).
+type safetyJSON struct {
+	Tier  string  `json:"tier"`
+	Kind  string  `json:"kind"`
+	Why   string  `json:"why"`
+	Score float64 `json:"score"`
 }
 
 type candidateJSON struct {
@@ -49,7 +59,9 @@ func classifier(dir string, th match.Thresholds) (func(string) conversation.Clas
 }
 
 func toOutput(c conversation.Classification) matchOutput {
-	out := matchOutput{Decision: c.Decision, FAQID: c.FAQID, Score: round(c.Score), Candidates: []candidateJSON{}}
+	a := c.Safety
+	out := matchOutput{Decision: c.Decision, FAQID: c.FAQID, Score: round(c.Score), Candidates: []candidateJSON{},
+		Safety: safetyJSON{Tier: string(a.Tier), Kind: string(a.Kind), Why: a.Why, Score: round(a.Score)}}
 	for _, cand := range c.Candidates {
 		out.Candidates = append(out.Candidates, candidateJSON{ID: cand.FAQID, Score: round(cand.Score)})
 	}
@@ -64,7 +76,7 @@ const maxLine = 64 << 10
 func matchCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := flag.NewFlagSet("match", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	asJSON := fs.Bool("json", false, "print one JSON object a line: decision, faq_id, score, candidates")
+	asJSON := fs.Bool("json", false, "print one JSON object a line: decision, faq_id, score, candidates, safety {tier, kind, why, score}")
 	dir := fs.String("faq", getenv("CANDID_FAQ"), "content folder holding en/, lexicon.yaml and safety/ (default ./faq or the built-in copy)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: candid match [--json] [--faq DIR] [QUESTION…]\n\nClassifies each question exactly as the bot does (safety first, then the matcher).\nWith no question, reads one question a line from standard input; a line that is a JSON object\nwith a \"q\" field (as in eval files) is read as that question.")
@@ -90,7 +102,11 @@ func matchCmd(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv f
 		for _, c := range out.Candidates {
 			cands = append(cands, fmt.Sprintf("%s %.2f", c.ID, c.Score))
 		}
-		fmt.Fprintf(w, "%-12s %-32s %.2f  [%s]\n", out.Decision, out.FAQID, out.Score, strings.Join(cands, ", "))
+		safetyNote := ""
+		if out.Safety.Tier != "none" {
+			safetyNote = fmt.Sprintf("  safety %s %s (%s)", out.Safety.Tier, out.Safety.Kind, out.Safety.Why)
+		}
+		fmt.Fprintf(w, "%-12s %-32s %.2f  [%s]%s\n", out.Decision, out.FAQID, out.Score, strings.Join(cands, ", "), safetyNote)
 	}
 	if fs.NArg() > 0 {
 		for _, q := range fs.Args() {
