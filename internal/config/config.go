@@ -150,7 +150,7 @@ func fields() []field {
 		{key: "clinic.name", def: "the clinic", help: "the clinic's name, shown to askers", set: str(func(c *Config) *string { return &c.ClinicName })},
 		{key: "clinic.booking_url", env: "CANDID_BOOKING_URL", def: "", help: "the clinic's booking page (empty hides the Book a session button)", set: httpURL(func(c *Config) *string { return &c.BookingURL })},
 		{key: "clinic.answer_time", def: "within two working days", help: "how soon therapists usually answer, as a phrase", set: str(func(c *Config) *string { return &c.AnswerTime })},
-		{key: "clinic.region", env: "CANDID_REGION", def: "INTL", help: "crisis-resource region: US, UK, EU or INTL", set: oneOf(func(c *Config) *string { return &c.Region }, "US", "UK", "EU", "INTL")},
+		{key: "clinic.region", env: "CANDID_REGION", def: "INTL", help: "crisis-resource region: US, UK, EU, ES, MX or INTL (INTL gives the common emergency numbers and a helpline finder)", set: oneOf(func(c *Config) *string { return &c.Region }, "US", "UK", "EU", "ES", "MX", "INTL")},
 		{key: "clinic.emergency_line", def: "", help: "the line shown under the chat; empty = a default that says to call local emergency services", set: str(func(c *Config) *string { return &c.EmergencyLine })},
 
 		{key: "retention.conversation_days", def: "30", help: "days conversation history and per-asker state are kept", set: intRange(func(c *Config) *int { return &c.RetentionDays }, 1, 365)},

@@ -42,7 +42,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		wantKey string
 		wantMsg string
 	}{
-		{"bad region env", nil, map[string]string{"CANDID_REGION": "MARS"}, "clinic.region", "one of US, UK, EU, INTL"},
+		{"bad region env", nil, map[string]string{"CANDID_REGION": "MARS"}, "clinic.region", "one of US, UK, EU, ES, MX, INTL"},
 		{"bad days flag", []string{"--retention-ticket-days", "0"}, nil, "retention.ticket_days", "from 1 to 365"},
 		{"not a number", []string{"--retention-conversation-days", "ten"}, nil, "retention.conversation_days", "whole number"},
 		{"bad url", nil, map[string]string{"CANDID_BOOKING_URL": "javascript:alert(1)"}, "clinic.booking_url", "http(s) URL"},
