@@ -90,3 +90,19 @@ func (r *RecordingSender) Calls() int {
 }
 
 var _ Sender = (*RecordingSender)(nil)
+
+// UrgentQueued returns the urgent tickets in s's queue, for the adapters'
+// tests that check an asker in danger reached a person.
+func UrgentQueued(ctx context.Context, s *Service) ([]store.Ticket, error) {
+	q, _, err := s.Queue(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Ticket
+	for _, tk := range q {
+		if tk.Urgent {
+			out = append(out, tk)
+		}
+	}
+	return out, nil
+}

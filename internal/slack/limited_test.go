@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/candid-app/candid/internal/conversation"
+	"github.com/candid-app/candid/internal/moderation"
 	"github.com/candid-app/candid/internal/store"
 )
 
@@ -49,15 +50,9 @@ func newRealHarness(t *testing.T) (*harness, *gatedEngine) {
 
 func urgentTickets(t *testing.T, h *harness) []store.Ticket {
 	t.Helper()
-	q, _, err := h.mod.Queue(context.Background())
+	out, err := moderation.UrgentQueued(context.Background(), h.mod)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []store.Ticket
-	for _, tk := range q {
-		if tk.Urgent {
-			out = append(out, tk)
-		}
 	}
 	return out
 }

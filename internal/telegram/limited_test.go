@@ -84,15 +84,9 @@ func newRealHarness(t *testing.T) *realHarness {
 
 func (h *realHarness) urgent(t *testing.T) []store.Ticket {
 	t.Helper()
-	q, _, err := h.mod.Queue(context.Background())
+	out, err := moderation.UrgentQueued(context.Background(), h.mod)
 	if err != nil {
 		t.Fatal(err)
-	}
-	var out []store.Ticket
-	for _, tk := range q {
-		if tk.Urgent {
-			out = append(out, tk)
-		}
 	}
 	return out
 }
