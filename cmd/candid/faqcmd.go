@@ -142,6 +142,10 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 			errs++
 		}
 	}
+	if corpus := filepath.Join(filepath.Dir(faqRoot), "corpus"); dirExists(filepath.Join(corpus, "topics")) {
+		e, w := lintTopicCorpus(stdout, faqRoot, corpus, filepath.Join(filepath.Dir(faqRoot), "eval"))
+		errs, warns = errs+e, warns+w
+	}
 	fmt.Fprintf(stdout, "%d entries (%d drafts awaiting clinical review), %d errors, %d warnings\n", entries, drafts, errs, warns)
 	if errs > 0 || *strict && warns > 0 {
 		return exitError{code: 1}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -8,20 +9,39 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/candid-app/candid/internal/content"
+	"github.com/candid-app/candid/internal/faq"
+	"github.com/candid-app/candid/internal/match"
 	"github.com/candid-app/candid/internal/safety"
 )
 
-// faqTrain trains the safety detector's learned layer from the corpus and
-// writes the model file (go generate ./faq runs it).
+// faqTrain trains the learned layers from the corpus and writes their model
+// files (go generate ./faq runs it): the safety detector's (corpus/safety
+// and corpus/topics) and the matcher's ranker (the FAQ's texts and
+// corpus/topics).
 func faqTrain(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("faq train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	corpus := fs.String("corpus", "corpus", "the training corpus folder (safety/*.jsonl, topics/*.jsonl)")
 	faqDir := fs.String("faq", "faq", "the content folder whose crisis rules run before the model")
 	scores := fs.String("scores", "", "also write each corpus line's out-of-fold score (TSV: score, set, kind, writer, text) to this file, to read the misses")
-	check := fs.Bool("check", false, "only report whether the model at --out is fresh")
+	check := fs.Bool("check", false, "only report whether the models are fresh")
+	only := fs.String("only", "", "train only one layer: safety or ranker (default both)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	switch *only {
+	case "", "safety", "ranker":
+	default:
+		return exitError{2, "candid faq train: --only takes safety or ranker"}
+	}
+	if *only != "safety" {
+		if err := trainRanker(*corpus, *faqDir, *check, stdout); err != nil {
+			return err
+		}
+	}
+	if *only == "ranker" {
+		return nil
 	}
 	if fs.NArg() > 0 {
 		return exitError{2, "candid faq train: no arguments expected; use --corpus and --out"}
@@ -92,4 +112,42 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// trainRanker trains the matcher's ranker and writes match/ranker.model.
+func trainRanker(corpus, faqDir string, check bool, stdout io.Writer) error {
+	cat, err := faq.Load(os.DirFS(faqDir), content.EntriesDir)
+	if err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	lines, corpusHash, err := match.ReadTopicCorpus(os.DirFS(corpus))
+	if err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	hash := match.RankerHash(cat, corpusHash)
+	if check {
+		m, err := match.LoadRanker(os.DirFS(faqDir))
+		if err != nil {
+			return err
+		}
+		return match.CheckRankerFresh(m, hash)
+	}
+	m, rep, err := match.TrainRanker(cat, lines, hash)
+	if err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	fmt.Fprint(stdout, rep.String())
+	var b bytes.Buffer
+	if _, err := m.WriteTo(&b); err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	full := filepath.Join(faqDir, filepath.FromSlash(match.RankerFile))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	if err := writeFileAtomic(full, b.Bytes()); err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", full, b.Len())
+	return nil
 }

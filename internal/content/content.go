@@ -73,6 +73,11 @@ func load(fsys fs.FS, source string, opts match.Options, prev *Set) (*Set, error
 	if prev != nil {
 		opts.Previous = prev.Matcher
 	}
+	if opts.Ranker == nil {
+		if opts.Ranker, err = match.LoadRanker(fsys); err != nil {
+			return nil, fmt.Errorf("ranker in %s: %w", source, err)
+		}
+	}
 	m, err := match.New(cat, lex, opts)
 	if err != nil {
 		return nil, fmt.Errorf("matcher over %s: %w", source, err)

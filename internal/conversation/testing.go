@@ -64,7 +64,11 @@ func ShippedContent(t testing.TB) (*StaticLibrary, *safety.Detector, *safety.Res
 	if err != nil {
 		t.Fatalf("shipped lexicon: %v", err)
 	}
-	m, err := match.New(cat, lex, match.Options{})
+	rk, err := match.LoadRanker(faqfiles.FS)
+	if err != nil {
+		t.Fatalf("shipped ranker: %v", err)
+	}
+	m, err := match.New(cat, lex, match.Options{Ranker: rk})
 	if err != nil {
 		t.Fatalf("matcher: %v", err)
 	}

@@ -41,6 +41,8 @@ const (
 	// maxWeights bounds the memory a model file can ask for (64 MB): a
 	// damaged or hostile header cannot make Read allocate gigabytes.
 	maxWeights = 1 << 26
+	// maxClasses bounds a model's classes: a matcher's topics and none.
+	maxClasses = 512
 )
 
 // Model is a trained linear model over hashed features: one weight per
@@ -88,7 +90,7 @@ func (m *Model) PredictWords(words, extra []string, probs []float64) []float64 {
 // scores appends the linear score of each class for feats.
 func (m *Model) scores(feats []uint32, out []float64) []float64 {
 	k := len(m.Classes)
-	var acc [32]int32
+	var acc [128]int32
 	sums := acc[:k]
 	if k > len(acc) {
 		sums = make([]int32, k)
@@ -219,7 +221,7 @@ func readHeader(br *bufio.Reader) (Header, error) {
 	if h.Format != formatVersion {
 		return h, fmt.Errorf("learn: model format %d, this build reads %d: retrain it with go generate ./faq", h.Format, formatVersion)
 	}
-	if h.Features.Bits < 10 || h.Features.Bits > 22 || len(h.Classes) < 2 || len(h.Classes) > 64 || len(h.Bias) != len(h.Classes) ||
+	if h.Features.Bits < 10 || h.Features.Bits > 22 || len(h.Classes) < 2 || len(h.Classes) > maxClasses || len(h.Bias) != len(h.Classes) ||
 		(1<<h.Features.Bits)*len(h.Classes) > maxWeights {
 		return h, errors.New("learn: model header is inconsistent: retrain it with go generate ./faq")
 	}

@@ -182,7 +182,7 @@ func BenchmarkMatch(b *testing.B) {
 	for _, size := range sizes() {
 		b.Run(size, func(b *testing.B) {
 			cat, lex, qs := benchCatalog(b, size)
-			m, err := New(cat, lex, Options{})
+			m, err := New(cat, lex, Options{Ranker: rankerFor(b, cat)})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -208,7 +208,7 @@ func BenchmarkBuild(b *testing.B) {
 		b.Run(size, func(b *testing.B) {
 			cat, lex, _ := benchCatalog(b, size)
 			heap, _ := heapDelta(func() any {
-				m, err := New(cat, lex, Options{})
+				m, err := New(cat, lex, Options{Ranker: rankerFor(b, cat)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -216,7 +216,7 @@ func BenchmarkBuild(b *testing.B) {
 			})
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := New(cat, lex, Options{}); err != nil {
+				if _, err := New(cat, lex, Options{Ranker: rankerFor(b, cat)}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -232,13 +232,13 @@ func BenchmarkRebuild(b *testing.B) {
 	for _, size := range sizes() {
 		b.Run(size, func(b *testing.B) {
 			cat, lex, _ := benchCatalog(b, size)
-			prev, err := New(cat, lex, Options{})
+			prev, err := New(cat, lex, Options{Ranker: rankerFor(b, cat)})
 			if err != nil {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				if _, err := New(cat, lex, Options{Previous: prev}); err != nil {
+				if _, err := New(cat, lex, Options{Ranker: rankerFor(b, cat), Previous: prev}); err != nil {
 					b.Fatal(err)
 				}
 			}

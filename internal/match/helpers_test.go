@@ -6,6 +6,7 @@ import (
 
 	"github.com/candid-app/candid/internal/evaluate"
 	"github.com/candid-app/candid/internal/faq"
+	"github.com/candid-app/candid/internal/learn"
 )
 
 // Paths relative to this package.
@@ -13,7 +14,7 @@ const (
 	faqRoot      = "../../faq"
 	devCasesPath = "../../../shared/eval/dev.jsonl"
 	ownCasesPath = "../../eval/own.jsonl"
-	negCasesPath = "../../eval/negatives.jsonl"
+	corpusRoot   = "../../corpus"
 )
 
 // loadReal loads the project's FAQ and lexicon, skipping when absent.
@@ -29,6 +30,25 @@ func loadReal(t testing.TB) (*faq.Catalog, *Lexicon) {
 		t.Fatalf("loading lexicon: %v", err)
 	}
 	return cat, lex
+}
+
+// rankerFor is the shipped ranker when cat has entries it was trained on
+// (the real FAQ), nil for a synthetic catalog.
+func rankerFor(t testing.TB, cat *faq.Catalog) *learn.Model {
+	t.Helper()
+	rk, err := LoadRanker(os.DirFS(faqRoot))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rk == nil {
+		return nil
+	}
+	for _, e := range cat.Entries {
+		if rk.Class(e.ID) >= 0 {
+			return rk
+		}
+	}
+	return nil
 }
 
 func loadCases(t testing.TB, path string) []evaluate.Case {

@@ -22,5 +22,10 @@ func Load(fsys fs.FS, dir, lexPath string, opts Options) (*Matcher, error) {
 			return nil, err
 		}
 	}
+	if opts.Ranker == nil {
+		if opts.Ranker, err = LoadRanker(fsys); err != nil {
+			return nil, err
+		}
+	}
 	return New(cat, lex, opts)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/candid-app/candid/internal/faq"
+	"github.com/candid-app/candid/internal/learn"
 )
 
 // Decision is what the conversation should do with a question.
@@ -94,6 +95,10 @@ type Options struct {
 	// most of the stemming, the largest single cost of a rebuild. It is
 	// only read, so it may go on serving queries meanwhile.
 	Previous *Matcher
+	// Ranker is the learned ranker (LoadRanker); nil matches lexically.
+	// Its classes are entry IDs: entries it was not trained on are matched
+	// lexically, and its verdict joins the lexical one in calibration.
+	Ranker *learn.Model
 	// Embeddings, when set, add an embedding cosine to the fused score
 	// (see embed.go). Off by default; Match then makes a network call.
 	Embeddings *EmbedOptions
@@ -121,6 +126,7 @@ type Matcher struct {
 	pool sync.Pool // *scratch
 	size int
 	emb  *embedIndex // nil: lexical only
+	rk   *ranker     // nil: no learned ranker
 	// exhaustive re-scores the whole short list, without the bound that
 	// skips entries which cannot reach the top (tests compare the two).
 	exhaustive bool
@@ -199,7 +205,13 @@ func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
 	}
 	an.building = false
 	an.spell = <-spell
-	m := &Matcher{ix: ix, an: an, w: w, th: th, cal: cal, log: log, size: len(cat.Entries)}
+	m := &Matcher{ix: ix, an: an, w: w, th: th, cal: cal, log: log, size: len(cat.Entries), rk: newRanker(opts.Ranker, ix.ids)}
+	if m.rk != nil {
+		if n := m.rk.covered(); n < len(ix.ids) {
+			log.Warn("match: the ranker was trained before some entries existed; they match lexically until it is retrained (go generate ./faq)",
+				"entries", len(ix.ids), "ranked", n)
+		}
+	}
 	if opts.Embeddings != nil {
 		var texts []string
 		for _, e := range cat.Entries {
@@ -251,7 +263,9 @@ type scratch struct {
 	cands   []scored
 	feats   []float64 // decide's calibration inputs
 	spare   []entryPre
-	inShort []bool // per entry: in the short list (set only while completing it)
+	inShort []bool    // per entry: in the short list (set only while completing it)
+	probs   []float64 // the ranker's class probabilities
+	rtop    []int     // the ranker's best entries
 }
 
 func newScratch(ix *index) *scratch {
@@ -315,28 +329,51 @@ type ranking struct {
 	// words that single entries use ("premature baby care tips") is usually
 	// about something else that happens to share a topic word.
 	anchor float64
-	cands  []scored // by fused score, best first
+	cands  []scored // by fused score, best first, then the ranker's additions
+	// short is how many of cands are calibrated: the lexical top
+	// MaxCandidates and the ranker's best entries.
+	short int
+	rv    rankerView // the learned ranker's verdict (zero: none)
 }
 
 // rank scores the query against the index with weights w. It is the whole
 // of matching except calibration, and is what tuning calls.
 func (m *Matcher) rank(query string, w Weights) ranking {
+	return m.rankWith(query, w, nil)
+}
+
+// rankWith is rank with the ranker's class probabilities given (training
+// passes out-of-fold ones); nil computes them.
+func (m *Matcher) rankWith(query string, w Weights, probs []float64) ranking {
 	s := m.pool.Get().(*scratch)
 	defer func() { s.reset(); m.pool.Put(s) }()
-	r := m.rankIn(s, query, w)
+	r := m.rankIn(s, query, w, probs)
 	r.cands = slices.Clone(r.cands) // they live in s
+	r.rv.probs = slices.Clone(r.rv.probs)
+	r.rv.top = slices.Clone(r.rv.top)
 	return r
 }
 
 // rankIn is rank in the scratch s: the ranking's candidates live in s and
-// are valid until s is reset.
-func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
+// are valid until s is reset. probs are the ranker's class probabilities
+// (nil: computed here when there is a ranker).
+func (m *Matcher) rankIn(s *scratch, query string, w Weights, probs []float64) ranking {
 	ix := m.ix
 	known := func(s string) bool { _, ok := ix.terms[s]; return ok }
 	a := m.an.analyzeWith(query, true, known, &s.text)
 	r := ranking{a: a}
 	r.a.terms = nil // they live in s; only this function reads them
+	if m.rk != nil {
+		if probs == nil {
+			s.probs = m.rk.model.Predict(capText(query, m.an.maxBytes), nil, s.probs[:0])
+			probs = s.probs
+		}
+		r.rv = m.rk.view(probs, s.rtop)
+		s.rtop = r.rv.top
+	}
 	if len(a.terms) == 0 {
+		r.cands, r.short = mergeShortList(s.cands[:0], r.rv.top)
+		s.cands = r.cands[:0]
 		return r
 	}
 	// Distinct query terms and the query's IDF mass.
@@ -363,6 +400,8 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		pmass += float64(q.pidf)
 	}
 	if mass == 0 {
+		r.cands, r.short = mergeShortList(s.cands[:0], r.rv.top)
+		s.cands = r.cands[:0]
 		return r
 	}
 	anchorDF := uint32(max(3, len(ix.ids)/5))
@@ -455,6 +494,8 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 		}
 	}
 	if len(s.etouched) == 0 {
+		r.cands, r.short = mergeShortList(s.cands[:0], r.rv.top)
+		s.cands = r.cands[:0]
 		return r
 	}
 	// Pre-select by BM25 alone (the cheap signals), then re-score.
@@ -544,7 +585,9 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 	ntop := 0
 	for _, ep := range *h {
 		e := ep.e
-		if bounded && ntop == len(top) {
+		// The ranker's best entries are always scored: they join the
+		// calibrated list whatever their lexical rank.
+		if bounded && ntop == len(top) && !slices.Contains(r.rv.top, int(e)) {
 			ub := ep.pre + w.NGram + w.Multi*(w.BM25*float64(s.ebest[e])*invM+w.NGram)
 			if ub+1e-9 < top[len(top)-1] {
 				continue
@@ -605,7 +648,8 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights) ranking {
 	// entry-level one matters because paraphrases are diverse by design,
 	// so a right entry often covers the question only across several of
 	// its texts; a wrong one leaves a weighty word unmatched.
-	for i := 0; i < min(len(r.cands), MaxCandidates); i++ {
+	r.cands, r.short = mergeShortList(r.cands, r.rv.top)
+	for i := 0; i < r.short; i++ {
 		c := &r.cands[i]
 		c.cov = coverage(ix, c.bestDoc, qts) / mass
 		var got, miss float64
@@ -835,7 +879,7 @@ func (m *Matcher) Match(query string) Result {
 func (m *Matcher) match(query string, explain bool) Result {
 	s := m.pool.Get().(*scratch)
 	defer func() { s.reset(); m.pool.Put(s) }()
-	return decideIn(s, m.cal, m.th, m.ix.ids, m.rankIn(s, query, m.w), explain)
+	return decideIn(s, m.cal, m.th, m.ix.ids, m.rankIn(s, query, m.w, nil), explain)
 }
 
 // Explain is Match with Result.Features filled in, for debugging and
@@ -864,7 +908,7 @@ func decideIn(s *scratch, cal *Calibration, th Thresholds, ids []string, r ranki
 			"embedding":     b2f(r.embedded),
 		}
 	}
-	n := min(len(r.cands), MaxCandidates)
+	n := r.short
 	var buf []float64
 	if s != nil {
 		buf = s.feats[:0]
@@ -895,6 +939,9 @@ func decideIn(s *scratch, cal *Calibration, th Thresholds, ids []string, r ranki
 	if s != nil {
 		s.feats = buf[:0]
 	}
+	if len(res.Candidates) > MaxCandidates {
+		res.Candidates = res.Candidates[:MaxCandidates]
+	}
 	if n > 0 {
 		res.Confidence = res.Candidates[0].Score
 		if explain {
@@ -916,7 +963,9 @@ func decideIn(s *scratch, cal *Calibration, th Thresholds, ids []string, r ranki
 		// every word of the field ("girth", "dental dam"), and "did you
 		// mean" is a cheap mistake where "out of scope" is a rude one.
 		res.Decision = Suggest
-	case r.a.domain == 0:
+	case r.a.domain == 0 && (r.rv.probs == nil || r.rv.none >= outOfScopeNone):
+		// Out of scope only when plainly so: no word of the domain, and
+		// the ranker (when there is one) agrees that nothing here fits.
 		res.Decision = OutOfScope
 	default:
 		res.Decision = Queue
@@ -925,12 +974,13 @@ func decideIn(s *scratch, cal *Calibration, th Thresholds, ids []string, r ranki
 }
 
 // baseFeatures are the calibration model's raw inputs, in order.
-var baseFeatures = []string{"score", "margin", "bm25", "cos", "coverage", "entry_coverage", "missing", "meta", "pool", "qlen", "domain", "domain_any", "unknown", "top", "anchor"}
+var baseFeatures = []string{"score", "margin", "bm25", "cos", "coverage", "entry_coverage", "missing", "meta", "pool", "qlen", "domain", "domain_any", "unknown", "top", "anchor",
+	"p", "p_margin", "p_top", "p_none", "ranked"}
 
 // interacting are the raw features whose pairwise products the model also
 // sees: a linear model cannot express "a high score means little when the
 // question's weightiest word is missing", a product can.
-var interacting = []int{0, 1, 5, 6, 8, 9, 10}
+var interacting = []int{0, 1, 5, 6, 8, 9, 10, 15, 16}
 
 // featureNames are all the model's inputs: the raw ones, then the products.
 var featureNames = func() []string {
@@ -981,6 +1031,27 @@ func features(r ranking, i int, dst []float64) []float64 {
 		top,
 		r.anchor,
 	)
+	// The ranker's verdict: this entry's probability, its lead over the
+	// best other entry, whether it is the ranker's first, and how sure the
+	// ranker is that no entry fits. All zero for an entry the ranker does
+	// not know (ranked 0), which calibration learns to read as "lexical
+	// evidence only".
+	var p, pm, pt, pn, known float64
+	if r.rv.probs != nil {
+		if cl := r.rv.classOf[c.entry]; cl >= 0 {
+			known = 1
+			p = r.rv.probs[cl]
+			pm = p - r.rv.max
+			if len(r.rv.top) > 0 && r.rv.top[0] == c.entry {
+				pt = 1
+				if len(r.rv.top) > 1 {
+					pm = p - r.rv.probs[r.rv.classOf[r.rv.top[1]]]
+				}
+			}
+		}
+		pn = r.rv.none
+	}
+	f = append(f, p, pm, pt, pn, known)
 	for i, x := range interacting {
 		for _, y := range interacting[i:] {
 			f = append(f, f[x]*f[y])

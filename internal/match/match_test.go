@@ -185,9 +185,9 @@ func TestThresholdsDecide(t *testing.T) {
 		t.Fatal(err)
 	}
 	lex, _ := LoadLexicon(testFS(), "lexicon.yaml")
-	always, _ := New(cat, lex, Options{Thresholds: Thresholds{Answer: 1e-9, Suggest: 0}}) // the zero value means "defaults"
-	never, _ := New(cat, lex, Options{Thresholds: Thresholds{Answer: 1, Suggest: 1}})
-	def, _ := New(cat, lex, Options{Thresholds: Thresholds{Answer: 0.5}})
+	always, _ := New(cat, lex, Options{Ranker: rankerFor(t, cat), Thresholds: Thresholds{Answer: 1e-9, Suggest: 0}}) // the zero value means "defaults"
+	never, _ := New(cat, lex, Options{Ranker: rankerFor(t, cat), Thresholds: Thresholds{Answer: 1, Suggest: 1}})
+	def, _ := New(cat, lex, Options{Ranker: rankerFor(t, cat), Thresholds: Thresholds{Answer: 0.5}})
 	if got := def.Thresholds(); got.Answer != 0.5 || got.Suggest != min(DefaultThresholds().Suggest, 0.5) {
 		t.Errorf("partial thresholds: %+v", got)
 	}
@@ -198,7 +198,7 @@ func TestThresholdsDecide(t *testing.T) {
 	if d := never.Match(q).Decision; d != Queue {
 		t.Errorf("thresholds 1: %s, want queue", d)
 	}
-	if _, err := New(cat, lex, Options{Thresholds: Thresholds{Answer: 0.2, Suggest: 0.5}}); err == nil {
+	if _, err := New(cat, lex, Options{Ranker: rankerFor(t, cat), Thresholds: Thresholds{Answer: 0.2, Suggest: 0.5}}); err == nil {
 		t.Error("suggest above answer accepted")
 	}
 	if _, err := New(&faq.Catalog{}, lex, Options{}); err == nil {
@@ -244,7 +244,7 @@ func TestRealLexiconLoads(t *testing.T) {
 	if len(lex.Terms) < 100 {
 		t.Errorf("only %d lexicon terms", len(lex.Terms))
 	}
-	if _, err := New(cat, lex, Options{}); err != nil {
+	if _, err := New(cat, lex, Options{Ranker: rankerFor(t, cat)}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -255,7 +255,7 @@ func TestRealFAQSmoke(t *testing.T) {
 	if cat.Entry("erectile-dysfunction") == nil {
 		t.Skip("erectile-dysfunction entry not written yet")
 	}
-	m, err := New(cat, lex, Options{})
+	m, err := New(cat, lex, Options{Ranker: rankerFor(t, cat)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +314,7 @@ func TestFindPostingMatchesBinarySearch(t *testing.T) {
 // every question of dev and own, and the synthetic benchmark queries,
 // get the same candidates, scores and decision with and without it.
 func TestShortListBoundIsExact(t *testing.T) {
-	cats, lex := realAndSynthetic(t, devCasesPath, ownCasesPath, negCasesPath)
+	cats, lex := realAndSynthetic(t, devCasesPath, ownCasesPath, "../../eval/fresh.jsonl")
 	for _, tc := range cats {
 		m, all := mustNew(t, tc.cat, lex), mustNew(t, tc.cat, lex)
 		all.exhaustive = true
@@ -392,7 +392,7 @@ func realAndSynthetic(t *testing.T, paths ...string) ([]catalogQueries, *Lexicon
 
 func mustNew(t *testing.T, cat *faq.Catalog, lex *Lexicon) *Matcher {
 	t.Helper()
-	m, err := New(cat, lex, Options{})
+	m, err := New(cat, lex, Options{Ranker: rankerFor(t, cat)})
 	if err != nil {
 		t.Fatal(err)
 	}

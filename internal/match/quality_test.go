@@ -1,6 +1,7 @@
 package match
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/candid-app/candid/internal/evaluate"
@@ -39,8 +40,10 @@ func TestThresholdTradeoff(t *testing.T) {
 	for _, set := range []string{devCasesPath, ownCasesPath, "../../eval/fresh.jsonl", "../../eval/fresh2.jsonl"} {
 		cases := loadCases(t, set)
 		prevAcc, prevWrong := 2.0, 2.0
-		for _, th := range []float64{0.3, 0.4, 0.5, DefaultThresholds().Answer, 0.6, 0.7, 0.8, 0.9, 0.95} {
-			m, err := New(cat, lex, Options{Thresholds: Thresholds{Answer: th, Suggest: min(th, 0.3)}})
+		ths := []float64{0.3, 0.4, 0.5, DefaultThresholds().Answer, 0.6, 0.7, 0.8, 0.9, 0.95}
+		slices.Sort(ths)
+		for _, th := range ths {
+			m, err := New(cat, lex, Options{Ranker: rankerFor(t, cat), Thresholds: Thresholds{Answer: th, Suggest: min(th, 0.3)}})
 			if err != nil {
 				t.Fatal(err)
 			}
