@@ -137,6 +137,7 @@ const (
 	ActionHelpful      = "helpful:"     // + FAQ id
 	ActionNotHelpful   = "not_helpful:" // + FAQ id
 	ActionShowFAQ      = "faq:"         // + FAQ id: a "did you mean" choice
+	ActionMore         = "more:"        // + FAQ id: the full answer after its summary
 	ActionAskTherapist = "ask_therapist"
 	ActionBook         = "book"
 	ActionForget       = "forget"
@@ -150,6 +151,10 @@ const (
 	LabelNotHelpful   = "Not what I asked"
 	LabelAskTherapist = "Ask a therapist"
 	LabelBook         = "Book a session"
+	LabelReadMore     = "Read more"
+	// LabelAlsoAsked prefixes the question of a second entry that the
+	// message asked about.
+	LabelAlsoAsked = "You also asked: "
 )
 
 // Decisions, as `candid match` prints them: the matcher's, plus crisis
@@ -309,6 +314,10 @@ func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Cl
 	case DecisionAnswer:
 		r, ok := e.answer(c.FAQID)
 		if ok {
+			// A message that asked two things: the other one, a tap away.
+			if also := e.opts.Library.Entry(c.Match.Also); also != nil && c.Match.Also != c.FAQID {
+				r.Buttons = append([]Button{{Label: LabelAlsoAsked + also.Question, Action: ActionShowFAQ + also.ID}}, r.Buttons...)
+			}
 			return []Reply{r}, nil
 		}
 		fallthrough // an entry vanished in a reload: treat as no match
@@ -359,8 +368,27 @@ func (e *Engine) crisis(ctx context.Context, in Inbound, scrubbed string, c Clas
 	return []Reply{{Kind: KindCrisis, Text: text}}, nil
 }
 
-// answer renders an FAQ entry as an answer with its buttons.
+// answer renders an FAQ entry as an answer with its buttons: its summary
+// first, with the full answer a tap away, when it has one.
 func (e *Engine) answer(id string) (Reply, bool) {
+	entry := e.opts.Library.Entry(id)
+	if entry == nil {
+		return Reply{}, false
+	}
+	if entry.Summary == "" {
+		return e.fullAnswer(id)
+	}
+	r, ok := e.fullAnswer(id)
+	if !ok {
+		return r, false
+	}
+	r.Text = strings.TrimSpace(entry.Summary)
+	r.Buttons = append([]Button{{Label: LabelReadMore, Action: ActionMore + id}}, r.Buttons...)
+	return r, true
+}
+
+// fullAnswer renders an FAQ entry's whole answer with its buttons.
+func (e *Engine) fullAnswer(id string) (Reply, bool) {
 	entry := e.opts.Library.Entry(id)
 	if entry == nil {
 		return Reply{}, false
@@ -425,6 +453,10 @@ func (e *Engine) action(ctx context.Context, in Inbound) ([]Reply, error) {
 			return nil, err
 		}
 		return []Reply{e.suggest(lq.Candidates, strings.TrimPrefix(act, ActionNotHelpful))}, nil
+	case strings.HasPrefix(act, ActionMore):
+		if r, ok := e.fullAnswer(strings.TrimPrefix(act, ActionMore)); ok {
+			return []Reply{r}, nil
+		}
 	case strings.HasPrefix(act, ActionShowFAQ):
 		if r, ok := e.answer(strings.TrimPrefix(act, ActionShowFAQ)); ok {
 			return []Reply{r}, nil

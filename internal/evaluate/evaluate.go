@@ -45,7 +45,10 @@ const MaxLineBytes = 64 << 10
 type Case struct {
 	Q      string   `json:"q"`
 	Expect []string `json:"expect"`
-	Line   int      `json:"-"` // 1-based line in the file
+	// Writer is who wrote the case, where known (sets written by several
+	// independent writers).
+	Writer string `json:"writer,omitempty"`
+	Line   int    `json:"-"` // 1-based line in the file
 }
 
 // Kind classifies a case by its labels.

@@ -59,9 +59,12 @@ type Review struct {
 
 // Entry is one curated question and answer.
 type Entry struct {
-	ID          string     `yaml:"id" json:"id"`
-	Locale      string     `yaml:"locale" json:"locale"`
-	Question    string     `yaml:"question" json:"question"`
+	ID       string `yaml:"id" json:"id"`
+	Locale   string `yaml:"locale" json:"locale"`
+	Question string `yaml:"question" json:"question"`
+	// Summary is two or three sentences that answer the question on their
+	// own; channels show it first, with the full answer one tap away.
+	Summary     string     `yaml:"summary" json:"summary,omitempty"`
 	Paraphrases []string   `yaml:"paraphrases" json:"paraphrases"`
 	Answer      string     `yaml:"answer" json:"answer"`
 	Tags        []string   `yaml:"tags" json:"tags"`
@@ -130,7 +133,20 @@ func (e *Entry) Render(v Vars) (string, error) {
 	if err := e.tmpl.Execute(&b, v); err != nil {
 		return "", fmt.Errorf("%s: answer template: %w", e.File, err)
 	}
-	return b.String(), nil
+	return unlinkEmpty(b.String()), nil
+}
+
+// emptyLink is a Markdown link with no target, as "[book a session]()"
+// renders when the clinic has set no booking URL.
+var emptyLink = regexp.MustCompile(`\[([^\]\n]*)\]\(\s*\)`)
+
+// unlinkEmpty keeps the text of every link that has no target: an asker
+// never sees a link that goes nowhere.
+func unlinkEmpty(s string) string {
+	if !strings.Contains(s, "](") {
+		return s
+	}
+	return emptyLink.ReplaceAllString(s, "$1")
 }
 
 // Problem is one validation finding with its place in a file.
@@ -331,7 +347,7 @@ func parseFile(fsys fs.FS, name string) (*Entry, Problems) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(e); err != nil {
-		return nil, fail(yamlErrLine(err), "%v (allowed keys: id, locale, question, paraphrases, answer, tags, escalate, red_flags, sources, review)", cleanYAMLErr(err))
+		return nil, fail(yamlErrLine(err), "%v (allowed keys: id, locale, question, summary, paraphrases, answer, tags, escalate, red_flags, sources, review)", cleanYAMLErr(err))
 	}
 	return e, validate(e, name)
 }

@@ -3,6 +3,7 @@ package faq
 import (
 	"errors"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -155,5 +156,28 @@ func TestProblemString(t *testing.T) {
 	}
 	if errs := ps.Errors(); len(errs) != 1 || errs[0].Warning {
 		t.Errorf("Errors() = %v", errs)
+	}
+}
+
+// No rendered answer shows a link without a target, whatever the clinic
+// has left unset (the default has no booking URL).
+func TestRenderedAnswersHaveNoEmptyLinks(t *testing.T) {
+	cat, err := Load(os.DirFS("../../faq"), "en")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []Vars{{}, {ClinicName: "Clinic", BookingURL: "https://clinic.example/book"}} {
+		for _, e := range cat.Entries {
+			text, err := e.Render(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(text, "]()") || regexp.MustCompile(`\]\(\s*\)`).MatchString(text) {
+				t.Errorf("%s with %+v renders an empty link: %q", e.ID, v, text)
+			}
+		}
+	}
+	if got := unlinkEmpty("or [book a session]() here, [site](https://x.example)"); got != "or book a session here, [site](https://x.example)" {
+		t.Errorf("unlinkEmpty: %q", got)
 	}
 }

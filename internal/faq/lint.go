@@ -25,6 +25,9 @@ const (
 	MinAnswerWords = 120
 	MaxAnswerWords = 300
 	MinSources     = 2
+	// MaxSummaryWords bounds the summary that every channel shows first:
+	// it must fit one phone screen with the buttons.
+	MaxSummaryWords = 60
 	// DefaultMaxReviewAge is how long a clinician's review stays current
 	// when LintOptions.MaxReviewAge is zero: medical advice dates.
 	DefaultMaxReviewAge = 2 * 365 * 24 * time.Hour
@@ -182,6 +185,12 @@ func lintAnswer(e *Entry, v Vars) Problems {
 	}
 	if strings.TrimSpace(e.Answer) == "" {
 		return nil // Load reported the missing answer
+	}
+	switch n := countWords(e.Summary); {
+	case strings.TrimSpace(e.Summary) == "":
+		add(true, e.lineOr("summary", "question"), "no summary: add two or three sentences that answer the question on their own (every channel shows them first)")
+	case n > MaxSummaryWords:
+		add(true, e.Line("summary"), "summary has %d words: keep it to %d or fewer, two or three sentences", n, MaxSummaryWords)
 	}
 	if e.tmpl != nil || !strings.Contains(e.Answer, "{{") { // else Load reported the broken template
 		rendered, err := e.Render(v)

@@ -20,6 +20,7 @@ import (
 // its items from 5, then answer (a literal block), escalate, red_flags,
 // sources, review and any extra lines.
 type fixture struct {
+	noSummary            bool
 	id, locale, question string
 	paraphrases          []string
 	answer               string
@@ -91,6 +92,9 @@ func (f fixture) String() string {
 	}
 	fmt.Fprintf(&b, "review: %s\n", f.review)
 	b.WriteString(f.extra)
+	if !f.noSummary {
+		b.WriteString("summary: \"A short answer that stands on its own. It says what usually helps.\"\n")
+	}
 	return b.String()
 }
 
@@ -575,7 +579,7 @@ func lintOnly(msg string) bool {
 }
 
 func TestLintEmptyRenderedAnswer(t *testing.T) {
-	e := &Entry{ID: "alpha", File: "en/alpha.yaml", Answer: "{{.ClinicName}}", lines: map[string]int{"answer": 9}}
+	e := &Entry{ID: "alpha", File: "en/alpha.yaml", Summary: "A summary.", Answer: "{{.ClinicName}}", lines: map[string]int{"answer": 9}}
 	tmpl, err := parseAnswerTemplate(e)
 	if err != nil {
 		t.Fatal(err)
@@ -924,4 +928,15 @@ func TestShowBrokenTemplate(t *testing.T) {
 	if !strings.Contains(got, "Hi {{.Nope}}") {
 		t.Errorf("Show of a broken template:\n%s", got)
 	}
+}
+
+func TestLintSummary(t *testing.T) {
+	_, ps := Lint(folder(map[string]string{"alpha.yaml": with("alpha", func(f *fixture) { f.noSummary = true })}), "en", LintOptions{})
+	checkProblems(t, ps, []want{{file: "alpha.yaml", line: 3, warning: true, text: "no summary"}})
+	long := with("alpha", func(f *fixture) {
+		f.noSummary = true
+		f.extra = "summary: \"" + strings.Repeat("word ", MaxSummaryWords+1) + "\"\n"
+	})
+	_, ps = Lint(folder(map[string]string{"alpha.yaml": long}), "en", LintOptions{})
+	checkProblems(t, ps, []want{{file: "alpha.yaml", warning: true, text: "summary has 61 words"}})
 }

@@ -245,3 +245,34 @@ func BenchmarkRebuild(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatchLong is a 2,000-character message on the real FAQ with the
+// ranker: a long story (dev questions run together as sentences, so the
+// long-message path matches its asking sentences too) and random words.
+func BenchmarkMatchLong(b *testing.B) {
+	cat, lex := loadReal(b)
+	m, err := New(cat, lex, Options{Ranker: rankerFor(b, cat)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var story strings.Builder
+	for _, c := range loadCases(b, devCasesPath) {
+		if story.Len() > 2000 {
+			break
+		}
+		story.WriteString(c.Q + ". ")
+	}
+	rng := rand.New(rand.NewSource(1))
+	words := strings.Fields("the a my partner and we when it feels like never always since after before really want know tried")
+	var random strings.Builder
+	for random.Len() < 2000 {
+		random.WriteString(words[rng.Intn(len(words))] + " ")
+	}
+	for name, q := range map[string]string{"story": story.String()[:2000], "random": random.String()[:2000]} {
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				m.Match(q)
+			}
+		})
+	}
+}

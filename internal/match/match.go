@@ -43,6 +43,10 @@ type Result struct {
 	Decision Decision `json:"decision"`
 	// Candidates are ranked best first, at most MaxCandidates.
 	Candidates []Candidate `json:"candidates"`
+	// Also is a second entry that the message asks about, when it asks
+	// two things and the second is confidently another entry; the
+	// conversation offers it as a button under the answer.
+	Also string `json:"also,omitempty"`
 	// Confidence is the top candidate's Score (0 when there is none); the
 	// thresholds apply to it.
 	Confidence float64 `json:"confidence"`
@@ -873,7 +877,7 @@ func dot(tdot []float32, terms []uint32, tfs []uint8) float32 {
 // safe for concurrent use; its work is bounded by MaxQueryBytes and
 // MaxQueryTokens whatever the input.
 func (m *Matcher) Match(query string) Result {
-	return m.match(query, false)
+	return m.matchLong(query, m.match(query, false), false)
 }
 
 func (m *Matcher) match(query string, explain bool) Result {
@@ -886,7 +890,7 @@ func (m *Matcher) match(query string, explain bool) Result {
 // tests; Match leaves them out, since building them costs as much as a
 // tenth of a query.
 func (m *Matcher) Explain(query string) Result {
-	return m.match(query, true)
+	return m.matchLong(query, m.match(query, true), true)
 }
 
 // decide calibrates the short list of r and applies the thresholds; ids
