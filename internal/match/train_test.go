@@ -290,6 +290,24 @@ func TestTrain(t *testing.T) {
 	}
 	th, spread := chooseThresholds(pts, 200, 20261207)
 	cal.Thresholds = th
+	// Stability: the thresholds another bootstrap would have chosen, and
+	// what they would do to answer accuracy on the same points.
+	answered := func(th Thresholds) float64 {
+		n := 0.0
+		for _, p := range pts {
+			if p.conf >= th.Answer && p.right && !p.none {
+				n++
+			}
+		}
+		return n / float64(len(pts))
+	}
+	worst := 0.0
+	for seed := uint64(1); seed <= 5; seed++ {
+		other, _ := chooseThresholds(pts, 200, seed)
+		worst = max(worst, math.Abs(answered(other)-answered(th)))
+		t.Logf("bootstrap seed %d: answer %.2f, suggest %.2f", seed, other.Answer, other.Suggest)
+	}
+	t.Logf("stability: other bootstrap seeds move answer accuracy on the training points by at most %.4f", worst)
 	t.Logf("thresholds: answer %.3f, suggest %.3f (bootstrap interquartile range: answer %.3f, suggest %.3f)", th.Answer, th.Suggest, spread.Answer, spread.Suggest)
 
 	// 5. Report what was learnt, per set, and write the file.
@@ -329,6 +347,7 @@ func TestTrain(t *testing.T) {
 		"entries":       len(cat.Entries),
 		"utility":       map[string]float64{"right": utilRight, "suggested": utilSuggested, "wrong": utilWrong, "none_suggested": utilNoneSuggested, "told_out_of_scope": utilToldOut},
 		"bootstrap_iqr": spread,
+		"seed_stability": worst,
 		"l2":            l2,
 		"rows":          len(y),
 		"sets":          stats,
