@@ -523,7 +523,7 @@ func (e *Engine) command(ctx context.Context, in Inbound, cmd string) ([]Reply, 
 const helpCommands = "Commands: /help, /privacy (what is stored), /forget (delete everything), /book (book a session)."
 
 func (e *Engine) help() []Reply {
-	return []Reply{{Kind: KindInfo, Text: "Type a question in your own words and I'll answer from answers written by therapists. If I can't, you can send it to a therapist anonymously.\n\n" +
+	return []Reply{{Kind: KindInfo, Text: "Type a question in your own words and I'll answer from the clinic's FAQ (drafts that its therapists are reviewing). If it has no answer, you can send it to a therapist anonymously.\n\n" +
 		helpCommands + "\n\n" + e.opts.EmergencyLine}}
 }
 
@@ -533,7 +533,7 @@ const (
 )
 
 func (e *Engine) privacy() []Reply {
-	if r, ok := e.answer(privacyEntry); ok {
+	if r, ok := e.fullAnswer(privacyEntry); ok {
 		r.Kind, r.Buttons = KindInfo, []Button{{Label: "Forget me", Action: ActionForget}}
 		return []Reply{r}
 	}
@@ -544,7 +544,7 @@ func (e *Engine) book() []Reply {
 	if e.opts.Vars.BookingURL == "" {
 		return []Reply{{Kind: KindInfo, Text: fmt.Sprintf("Online booking is not set up here yet. Please contact %s directly to book a session.", e.opts.Vars.ClinicName)}}
 	}
-	r, ok := e.answer(bookingEntry)
+	r, ok := e.fullAnswer(bookingEntry)
 	if !ok {
 		r = Reply{Text: fmt.Sprintf("You can book a session with %s here: %s", e.opts.Vars.ClinicName, e.opts.Vars.BookingURL)}
 	}

@@ -94,7 +94,7 @@ func TestDecisions(t *testing.T) {
 		wantButtons []string
 		wantText    string
 	}{
-		{"answer please", KindAnswer, "erectile-dysfunction", []string{LabelHelpful, LabelNotHelpful, LabelAskTherapist, LabelBook}, ""},
+		{"answer please", KindAnswer, "erectile-dysfunction", []string{LabelReadMore, LabelHelpful, LabelNotHelpful, LabelAskTherapist, LabelBook}, ""},
 		{"suggest please", KindSuggest, "", nil, "Did you mean"},
 		{"queue please", KindInfo, "", []string{LabelAskTherapist}, "therapists"},
 		{"vanished entry", KindInfo, "", []string{LabelAskTherapist}, "ready answer"},

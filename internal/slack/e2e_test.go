@@ -67,7 +67,7 @@ func TestAcceptanceEndToEnd(t *testing.T) {
 	h := newHarness(t, harnessOptions{realEngine: true})
 	h.run()
 	ctx := context.Background()
-	const question = "Does a vasectomy reversal affect how long it takes to get pregnant afterwards?"
+	const question = "What did the ancient Romans think about marriage, and does any of it still apply to couples today?"
 
 	// 1. The asker DMs the app.
 	if w := h.post("/slack/events", fixture(t, "event_message_im.json", map[string]any{"event.text": question})); w.Code != http.StatusOK {
@@ -212,7 +212,7 @@ func TestAcceptanceEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Contains(db, []byte("vasectomy reversal")) {
+	if !bytes.Contains(db, []byte("ancient Romans")) {
 		t.Fatal("the scrubbed question is not in the file: this check would prove nothing")
 	}
 	for _, secret := range []string{testAsker, testDM, testTeam + ":" + testAsker} {

@@ -81,7 +81,7 @@ func TestAskAndAnswer(t *testing.T) {
 	for _, b := range r["buttons"].([]any) {
 		labels = append(labels, b.(map[string]any)["label"].(string))
 	}
-	if strings.Join(labels, "|") != "Helpful|Not what I asked|Ask a therapist|Book a session" {
+	if strings.Join(labels, "|") != "Read more|Helpful|Not what I asked|Ask a therapist|Book a session" {
 		t.Fatalf("buttons %v", labels)
 	}
 	// The cookie is HttpOnly and SameSite=Strict.
