@@ -94,6 +94,19 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 		}
 		opts.Today = t
 	}
+	// The topics every locale must answer (faq/topics.txt), when the
+	// folder has the list.
+	topicsRoot := filepath.Clean(dir)
+	if filepath.Base(topicsRoot) != "faq" {
+		topicsRoot = filepath.Dir(topicsRoot)
+	}
+	if b, err := os.ReadFile(filepath.Join(topicsRoot, "topics.txt")); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				opts.RequiredIDs = append(opts.RequiredIDs, l)
+			}
+		}
+	}
 	dirs, err := localeDirs(filepath.Clean(dir))
 	if err != nil {
 		return err

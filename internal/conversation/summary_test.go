@@ -60,7 +60,9 @@ func TestSummaryFirstAndAlsoAsked(t *testing.T) {
 	}
 	r = rs[len(rs)-1]
 	also := f.e.opts.Library.Entry("sti-testing")
-	if !slices.ContainsFunc(r.Buttons, func(b Button) bool { return b.Action == ActionShowFAQ+"sti-testing" && b.Label == LabelAlsoAsked+also.Question }) {
+	if !slices.ContainsFunc(r.Buttons, func(b Button) bool {
+		return b.Action == ActionShowFAQ+"sti-testing" && b.Label == LabelAlsoAsked+also.Question
+	}) {
 		t.Fatalf("no also-asked button: %+v", r.Buttons)
 	}
 	// An expired or unknown entry behind Read more.

@@ -790,9 +790,9 @@ func topicIDs(t *testing.T, name string) []string {
 // TestShippedFAQ lints the content shipped in faq/en: no errors, every
 // required topic present. Warnings are logged for curators.
 func TestShippedFAQ(t *testing.T) {
-	required := readRequiredIDs(t, "testdata/required_ids.txt")
-	if len(required) != 43 {
-		t.Errorf("testdata/required_ids.txt lists %d ids, want 43", len(required))
+	required := readRequiredIDs(t, "../../faq/topics.txt")
+	if len(required) != 64 {
+		t.Errorf("faq/topics.txt lists %d ids, want 64", len(required))
 	}
 	cat, ps := Lint(os.DirFS("../../faq"), "en", LintOptions{Today: time.Now(), RequiredIDs: required})
 	if errs := ps.Errors(); len(errs) > 0 {
@@ -812,29 +812,16 @@ func TestShippedFAQ(t *testing.T) {
 
 	t.Run("topics.tsv", func(t *testing.T) {
 		topics := topicIDs(t, "../../../shared/eval/topics.tsv")
-		// The 21 topics that topics.tsv gained for FAQ v2 (issue 16) have no
-		// entry yet; they are listed in testdata/pending_ids.txt, and an id
-		// leaves that list when its entry lands.
-		pending := readRequiredIDs(t, "testdata/pending_ids.txt")
 		var newTopics []string
 		for _, id := range topics {
-			switch {
-			case slices.Contains(pending, id):
-				if cat.Entry(id) != nil {
-					t.Errorf("topic %q has an entry now: remove it from testdata/pending_ids.txt and add it to required_ids.txt", id)
-				}
-			case cat.Entry(id) == nil:
+			if cat.Entry(id) == nil {
 				t.Errorf("topic %q of topics.tsv has no entry faq/en/%s.yaml", id, id)
-			default:
-				newTopics = append(newTopics, id)
 			}
-		}
-		if len(pending) > 0 {
-			t.Logf("%d topics of topics.tsv await their FAQ v2 entries (testdata/pending_ids.txt)", len(pending))
+			newTopics = append(newTopics, id)
 		}
 		a, b := slices.Sorted(slices.Values(newTopics)), slices.Sorted(slices.Values(required))
 		if !slices.Equal(a, b) {
-			t.Errorf("testdata/required_ids.txt is out of date with topics.tsv:\n got %v\nwant %v", b, a)
+			t.Errorf("faq/topics.txt is out of date with topics.tsv:\n got %v\nwant %v", b, a)
 		}
 	})
 }

@@ -37,6 +37,8 @@ type utilityPoint struct {
 	// lexicalNone: below the suggest threshold it would be told out of
 	// scope, not queued.
 	lexicalNone bool
+	// weight scales the point's utility (0 means 1).
+	weight float64
 }
 
 // utility of p under thresholds th.
@@ -137,6 +139,9 @@ func bestThresholds(pts []utilityPoint, mult []float64, steps int) (answer, sugg
 		w := 1.0
 		if mult != nil {
 			w = mult[i]
+		}
+		if p.weight > 0 {
+			w *= p.weight
 		}
 		if w == 0 {
 			continue
