@@ -270,20 +270,29 @@ func TestQueuePage(t *testing.T) {
 	old, h1 := e.open(false, "first: the oldest calm question")
 	urgent, h2 := e.open(true, "second: an urgent question")
 	newer, h3 := e.open(false, "third: a newer calm question")
-	r := c.get("/console/")
-	wantStatus(t, r, http.StatusOK, "URGENT", "Oldest waiting", `lang="en"`, `<main id="main"`)
-	iu, io, in := strings.Index(r.body, urgent.ID), strings.Index(r.body, old.ID), strings.Index(r.body, newer.ID)
-	if !(iu >= 0 && iu < io && io < in) {
-		t.Fatalf("queue order: urgent %d, old %d, newer %d", iu, io, in)
+	// A concern ticket opened last is shown after the urgent one and before
+	// the calm ones, with its kind and what flagged it.
+	concern, err := e.mod.OpenTicket(context.Background(), store.Ticket{Handle: "hCONCERNsecret", Platform: "web",
+		Question: "fourth: worried about my friend", Tier: "concern", Category: "suicide", Why: "model 0.64"})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, h := range []string{h1, h2, h3} {
+	r := c.get("/console/")
+	wantStatus(t, r, http.StatusOK, "URGENT", "CONCERN · suicide", "· model 0.64", "then concern", "Oldest waiting", `lang="en"`, `<main id="main"`)
+	iu, ic, io, in := strings.Index(r.body, urgent.ID), strings.Index(r.body, concern.ID), strings.Index(r.body, old.ID), strings.Index(r.body, newer.ID)
+	if !(iu >= 0 && iu < ic && ic < io && io < in) {
+		t.Fatalf("queue order: urgent %d, concern %d, old %d, newer %d", iu, ic, io, in)
+	}
+	for _, h := range []string{h1, h2, h3, "hCONCERNsecret"} {
 		if strings.Contains(r.body, h) {
 			t.Fatal("the queue page shows an asker's handle")
 		}
 	}
-	if !strings.Contains(r.body, `data-live="open">3<`) || !strings.Contains(r.body, `data-live="urgent">1<`) {
+	if !strings.Contains(r.body, `data-live="open">4<`) || !strings.Contains(r.body, `data-live="urgent">1<`) || !strings.Contains(r.body, `data-live="concern">1<`) {
 		t.Fatalf("counts missing:\n%s", r.body)
 	}
+	// The ticket page says what flagged it; the JSON API carries tier and why.
+	wantStatus(t, c.get("/console/tickets/"+concern.ID), http.StatusOK, "CONCERN · suicide", `<dd id="why">model 0.64</dd>`)
 }
 
 func TestTicketPageAndAnswerFlow(t *testing.T) {

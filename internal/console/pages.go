@@ -56,6 +56,7 @@ type page struct {
 
 type queueRow struct {
 	ID, Excerpt, Category, State, StateLabel, Age, ClaimedBy, Delivery string
+	Tier, Why                                                          string
 	Urgent                                                             bool
 }
 
@@ -66,7 +67,7 @@ type ticketData struct {
 	DeliveryFailed, Terminal        bool
 	CanAct, CanAnswer, CanCurate    bool
 	CanBlock                        bool
-	Category                        string
+	Category, Why                   string
 	ClaimedByMe, ClaimedByOther     bool
 	Candidates                      []candidateView
 	Reasons                         []moderation.Reason
@@ -369,7 +370,8 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, p principal)
 	now := c.now()
 	row := func(t store.Ticket) queueRow {
 		row := queueRow{ID: t.ID, Excerpt: excerpt(t.Question, 160), Category: categoryLabel(t.Category), State: string(t.State),
-			StateLabel: stateLabel(t.State), Age: humanAge(now.Sub(t.CreatedAt)), Urgent: t.Urgent}
+			StateLabel: stateLabel(t.State), Age: humanAge(now.Sub(t.CreatedAt)), Urgent: t.Urgent,
+			Tier: tierOf(t), Why: whyLabel(t.Why)}
 		if t.State == store.TicketClaimed {
 			row.ClaimedBy = t.ClaimedBy
 		}
@@ -470,6 +472,7 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, p princip
 	// the asker's data is gone.
 	d.CanBlock = d.CanAct && t.State != store.TicketForgotten && t.State != store.TicketExpired && !d.ClaimedByOther
 	d.Category = categoryLabel(t.Category)
+	d.Why = whyLabel(t.Why)
 	if fs.preview != nil {
 		d.Preview, d.HasPreview = askerHTML(*fs.preview), true
 	}

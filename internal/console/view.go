@@ -19,6 +19,8 @@ type ticketJSON struct {
 	State        store.TicketState `json:"state"`
 	Urgent       bool              `json:"urgent"`
 	Category     string            `json:"category,omitempty"`
+	Tier         string            `json:"tier,omitempty"` // urgent, concern or empty
+	Why          string            `json:"why,omitempty"`  // the rule id or model score that set the tier
 	Question     string            `json:"question"`
 	Locale       string            `json:"locale,omitempty"`
 	Platform     string            `json:"platform"`
@@ -45,7 +47,7 @@ type candidateJSON struct {
 
 func (c *Console) ticketView(t store.Ticket) ticketJSON {
 	v := ticketJSON{
-		ID: t.ID, State: t.State, Urgent: t.Urgent, Category: t.Category, Question: t.Question,
+		ID: t.ID, State: t.State, Urgent: t.Urgent, Category: t.Category, Tier: tierOf(t), Why: t.Why, Question: t.Question,
 		Locale: t.Locale, Platform: t.Platform, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 		ExpiresAt: t.ExpiresAt, Candidates: []candidateJSON{}, ClaimedBy: t.ClaimedBy,
 		ClaimExpires: t.ClaimExpires, Draft: t.Draft, DraftModel: t.DraftModel, Answer: t.Answer,
@@ -61,6 +63,7 @@ type statsJSON struct {
 	Open             int   `json:"open"`
 	Claimed          int   `json:"claimed"`
 	Urgent           int   `json:"urgent"`
+	Concern          int   `json:"concern"`
 	Undelivered      int   `json:"undelivered"`
 	OldestAgeSeconds int64 `json:"oldest_age_seconds"`
 	// OldestAge is OldestAgeSeconds for people ("3 h 5 min").
@@ -68,7 +71,7 @@ type statsJSON struct {
 }
 
 func statsView(s moderation.QueueStats) statsJSON {
-	return statsJSON{Open: s.Open, Claimed: s.Claimed, Urgent: s.Urgent, Undelivered: s.Undelivered,
+	return statsJSON{Open: s.Open, Claimed: s.Claimed, Urgent: s.Urgent, Concern: s.Concern, Undelivered: s.Undelivered,
 		OldestAgeSeconds: int64(s.OldestAge / time.Second), OldestAge: humanAge(s.OldestAge)}
 }
 
@@ -85,11 +88,8 @@ func splitQueue(ts []store.Ticket) (waiting, undelivered []store.Ticket) {
 		}
 	}
 	slices.SortStableFunc(waiting, func(a, b store.Ticket) int {
-		if a.Urgent != b.Urgent {
-			if a.Urgent {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(b.SafetyRank(), a.SafetyRank()); c != 0 {
+			return c
 		}
 		return cmp.Compare(a.CreatedAt.UnixNano(), b.CreatedAt.UnixNano())
 	})
@@ -192,3 +192,28 @@ func validID(id string) bool {
 
 // categoryLabel names a safety category for people ("self_harm" → "self harm").
 func categoryLabel(c string) string { return strings.ReplaceAll(c, "_", " ") }
+
+// tierOf is the safety tier staff see: "urgent", "concern" or "".
+func tierOf(t store.Ticket) string {
+	switch t.SafetyRank() {
+	case store.RankUrgent:
+		return "urgent"
+	case store.RankConcern:
+		return "concern"
+	}
+	return ""
+}
+
+// whyLabel says for staff what set a ticket's tier: "rule suicide-plan" or
+// "model 0.93". It is built from the rule id or score only, never from
+// asker text.
+func whyLabel(why string) string {
+	why = strings.TrimSpace(why)
+	switch {
+	case why == "":
+		return ""
+	case strings.HasPrefix(why, "model"):
+		return why
+	}
+	return "rule " + why
+}

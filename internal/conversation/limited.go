@@ -14,6 +14,23 @@ import (
 // needs help counts as DecisionCrisis.
 const DecisionRefused = "refused"
 
+// Urgent reports whether text is a present danger: a message that Handle
+// and Refused answer with the crisis path (resources first, an urgent
+// ticket). It runs the safety check alone (local, microseconds) and stores
+// nothing, so an adapter can ask it of every message before queueing it,
+// and answer an emergency before it confirms the message to its platform.
+// A command or an empty text is never urgent, as in Refused.
+func (e *Engine) Urgent(text string) bool {
+	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
+	if text == "" {
+		return false
+	}
+	if _, ok := command(text); ok {
+		return false
+	}
+	return e.opts.Safety.Assess(text).Crisis
+}
+
 // Refused is what an adapter calls, instead of answering with its own
 // refusal, when one of its limits would stop an asker's input: a rate
 // limit, a full queue, a busy asker, a block, a place the service does not

@@ -42,6 +42,7 @@ type QueueStats struct {
 	Open        int           `json:"open"`
 	Claimed     int           `json:"claimed"`
 	Urgent      int           `json:"urgent"`
+	Concern     int           `json:"concern"` // flagged concern by the safety check, not urgent
 	OldestAge   time.Duration `json:"oldest_age_ns"`
 	Undelivered int           `json:"undelivered"` // answered but delivery failed
 }

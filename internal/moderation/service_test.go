@@ -433,6 +433,19 @@ func TestQueueOrderAndStats(t *testing.T) {
 	e.svc.Claim(ctx, bob, mid.ID)
 	e.clock.Advance(time.Minute)
 
+	// A concern ticket, opened last, still comes before every ordinary one;
+	// an urgent one set by Tier alone (without the older Urgent field)
+	// counts as urgent.
+	concern, err := e.svc.OpenTicket(ctx, store.Ticket{Handle: "h_concern", Platform: "web", Question: "worried about a friend",
+		Tier: "concern", Category: "suicide", Why: "model 0.61"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tierUrgent, err := e.svc.OpenTicket(ctx, store.Ticket{Handle: "h_tier", Platform: "web", Question: "help now", Tier: "urgent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	q, stats, err := e.svc.Queue(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -441,11 +454,14 @@ func TestQueueOrderAndStats(t *testing.T) {
 	for _, tk := range q {
 		ids = append(ids, tk.ID)
 	}
-	want := []string{urgentNew.ID, urgentNewer.ID, old.ID, mid.ID}
+	want := []string{urgentNew.ID, urgentNewer.ID, tierUrgent.ID, concern.ID, old.ID, mid.ID}
 	if strings.Join(ids, ",") != strings.Join(want, ",") {
 		t.Fatalf("queue order = %v, want %v", ids, want)
 	}
-	if stats.Open != 3 || stats.Claimed != 1 || stats.Urgent != 2 || stats.OldestAge != 4*time.Minute || stats.Undelivered != 0 {
+	if q[3].Why != "model 0.61" || q[3].Tier != "concern" || q[3].Category != "suicide" {
+		t.Errorf("concern ticket lost its tier, kind or reason: %+v", q[3])
+	}
+	if stats.Open != 5 || stats.Claimed != 1 || stats.Urgent != 3 || stats.Concern != 1 || stats.OldestAge != 4*time.Minute || stats.Undelivered != 0 {
 		t.Fatalf("stats = %+v", stats)
 	}
 }

@@ -1,6 +1,7 @@
 package moderation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -141,8 +142,11 @@ func (s *Service) Queue(ctx context.Context) ([]store.Ticket, QueueStats, error)
 		case store.TicketClaimed:
 			stats.Claimed++
 		}
-		if t.Urgent {
+		switch t.SafetyRank() {
+		case store.RankUrgent:
 			stats.Urgent++
+		case store.RankConcern:
+			stats.Concern++
 		}
 		if oldest.IsZero() || t.CreatedAt.Before(oldest) {
 			oldest = t.CreatedAt
@@ -159,11 +163,8 @@ func (s *Service) Queue(ctx context.Context) ([]store.Ticket, QueueStats, error)
 		stats.OldestAge = now.Sub(oldest)
 	}
 	slices.SortStableFunc(out, func(a, b store.Ticket) int {
-		if a.Urgent != b.Urgent {
-			if a.Urgent {
-				return -1
-			}
-			return 1
+		if c := cmp.Compare(b.SafetyRank(), a.SafetyRank()); c != 0 {
+			return c
 		}
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c

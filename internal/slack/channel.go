@@ -260,17 +260,27 @@ func (a *App) ticketMessage(t store.Ticket, ref ticketRef) ([]slackgo.Block, str
 	section := func(t *slackgo.TextBlockObject) slackgo.Block { return slackgo.NewSectionBlock(t, nil, nil) }
 
 	var blocks []slackgo.Block
+	rank := t.SafetyRank()
 	title := "Question " + t.ID
-	if t.Urgent {
+	switch rank {
+	case store.RankUrgent:
 		title = "Urgent question " + t.ID
+	case store.RankConcern:
+		title = "Concern: question " + t.ID
 	}
 	blocks = append(blocks, slackgo.NewHeaderBlock(plain(truncateRunes(title, 150))))
 
 	gone := t.State == store.TicketForgotten || t.State == store.TicketExpired
-	if t.Urgent && !gone {
+	if rank != store.RankOrdinary && !gone {
 		line := ":rotating_light: *URGENT*"
+		if rank == store.RankConcern {
+			line = ":warning: *CONCERN*: a possible danger; the asker was given the help for it and told a person will read this"
+		}
 		if t.Category != "" {
 			line += " — " + escape(truncateRunes(t.Category, 80))
+		}
+		if w := tierWhy(t.Why); w != "" {
+			line += " · _" + escape(truncateRunes(w, 80)) + "_"
 		}
 		blocks = append(blocks, section(md(line)))
 	}
@@ -336,8 +346,11 @@ func (a *App) ticketMessage(t store.Ticket, ref ticketRef) ([]slackgo.Block, str
 	fallback := "Ticket " + t.ID + ": " + string(t.State)
 	if t.State == store.TicketOpen {
 		fallback = "New question in the queue (ticket " + t.ID + ")"
-		if t.Urgent {
+		switch rank {
+		case store.RankUrgent:
 			fallback = "URGENT question in the queue (ticket " + t.ID + ")"
+		case store.RankConcern:
+			fallback = "Concern question in the queue (ticket " + t.ID + ")"
 		}
 	}
 	return blocks, escape(fallback)
@@ -424,4 +437,14 @@ func (a *App) ticketButtons(t store.Ticket, ref ticketRef) slackgo.Block {
 		return nil
 	}
 	return slackgo.NewActionBlock("candid_mod_actions", els...)
+}
+
+// tierWhy says what set a ticket's tier, for moderators: "rule <id>" or
+// "model 0.93". It holds a rule id or a score, never asker text.
+func tierWhy(why string) string {
+	why = strings.TrimSpace(why)
+	if why == "" || strings.HasPrefix(why, "model") {
+		return why
+	}
+	return "rule " + why
 }

@@ -626,3 +626,42 @@ func TestPendingCollapse(t *testing.T) {
 		t.Errorf("post %s", post.text())
 	}
 }
+
+// TestTierShown: moderators see the tier, the kind and what set the tier
+// (a rule id or the model's score) on urgent and concern tickets, and
+// nothing of the kind on an ordinary one.
+func TestTierShown(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	for _, tc := range []struct {
+		name     string
+		tk       store.Ticket
+		want     []string
+		wantNot  []string
+		fallback string
+	}{
+		{"urgent rule", store.Ticket{ID: "t1", State: store.TicketOpen, Question: "q", Urgent: true, Tier: "urgent", Category: "suicide", Why: "suicide-plan"},
+			[]string{"Urgent question t1", "*URGENT*", "suicide", "_rule suicide-plan_"}, []string{"CONCERN"}, "URGENT question"},
+		{"concern model", store.Ticket{ID: "t2", State: store.TicketOpen, Question: "q", Tier: "concern", Category: "sextortion", Why: "model 0.58"},
+			[]string{"Concern: question t2", "*CONCERN*", "sextortion", "_model 0.58_"}, []string{"*URGENT*"}, "Concern question"},
+		{"ordinary", store.Ticket{ID: "t3", State: store.TicketOpen, Question: "q"},
+			[]string{"Question t3"}, []string{"URGENT", "CONCERN", "rule ", "model"}, "New question"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			blocks, fb := h.app.ticketMessage(tc.tk, ticketRef{})
+			b := unescapedJSON(blocks)
+			for _, w := range tc.want {
+				if !strings.Contains(b, w) {
+					t.Errorf("missing %q in %s", w, b)
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(b, w) {
+					t.Errorf("unexpected %q in %s", w, b)
+				}
+			}
+			if !strings.Contains(fb, tc.fallback) {
+				t.Errorf("fallback %q, want %q", fb, tc.fallback)
+			}
+		})
+	}
+}

@@ -93,6 +93,27 @@ type Candidate struct {
 	Score float64 `json:"score"`
 }
 
+// Safety ranks, in the order staff must see tickets: urgent, then concern,
+// then the rest (see Ticket.SafetyRank).
+const (
+	RankOrdinary = 0
+	RankConcern  = 1
+	RankUrgent   = 2
+)
+
+// SafetyRank says how soon a person must see t: RankUrgent for an urgent
+// ticket (Urgent is the older field and still counts), RankConcern for one
+// flagged concern, RankOrdinary otherwise. Queues sort on it before age.
+func (t Ticket) SafetyRank() int {
+	switch {
+	case t.Urgent || t.Tier == "urgent":
+		return RankUrgent
+	case t.Tier == "concern":
+		return RankConcern
+	}
+	return RankOrdinary
+}
+
 // Ticket is a question waiting for (or answered by) the clinic's staff.
 type Ticket struct {
 	ID       string `json:"id"`

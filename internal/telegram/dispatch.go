@@ -27,8 +27,15 @@ type dispatcher struct {
 }
 
 type chatQueue struct {
-	first []func(context.Context) // help for a danger
-	rest  []func(context.Context)
+	first []job // help for a danger
+	rest  []job
+}
+
+// job is one queued update; slot says it holds a queue slot, which drain
+// gives back once it has run (an urgent reply holds none).
+type job struct {
+	fn   func(context.Context)
+	slot bool
 }
 
 func newDispatcher(perChat, total int) *dispatcher {
@@ -60,14 +67,22 @@ func (d *dispatcher) release() { <-d.sem }
 // submit queues fn for chat, using a slot the caller acquired. It reports
 // false when the chat's queue is full; the caller still holds the slot.
 func (d *dispatcher) submit(ctx context.Context, chat int64, fn func(context.Context)) bool {
-	return d.enqueue(ctx, chat, fn, false)
+	return d.enqueue(ctx, chat, job{fn: fn, slot: true}, false, false)
 }
 
 // submitFirst queues fn ahead of chat's other waiting updates (behind help
 // queued earlier), using a slot the caller acquired. It reports false when
 // the chat's first lane is full; the caller still holds the slot.
 func (d *dispatcher) submitFirst(ctx context.Context, chat int64, fn func(context.Context)) bool {
-	return d.enqueue(ctx, chat, fn, true)
+	return d.enqueue(ctx, chat, job{fn: fn, slot: true}, true, false)
+}
+
+// submitUrgent queues the reply to a present danger in chat's first lane
+// without a queue slot, always: no cap stands between a person in danger
+// and the help. The caller checks firstHasRoom first, so a flood of
+// alarming messages still finds the lane's bound.
+func (d *dispatcher) submitUrgent(ctx context.Context, chat int64, fn func(context.Context)) {
+	d.enqueue(ctx, chat, job{fn: fn}, true, true)
 }
 
 // firstHasRoom reports whether submitFirst would take one more for chat.
@@ -78,7 +93,7 @@ func (d *dispatcher) firstHasRoom(chat int64) bool {
 	return q == nil || len(q.first) < d.perChat
 }
 
-func (d *dispatcher) enqueue(ctx context.Context, chat int64, fn func(context.Context), first bool) bool {
+func (d *dispatcher) enqueue(ctx context.Context, chat int64, j job, first, always bool) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	q, running := d.queues[chat]
@@ -89,10 +104,10 @@ func (d *dispatcher) enqueue(ctx context.Context, chat int64, fn func(context.Co
 	if first {
 		lane = &q.first
 	}
-	if len(*lane) >= d.perChat {
+	if len(*lane) >= d.perChat && !always {
 		return false
 	}
-	*lane = append(*lane, fn)
+	*lane = append(*lane, j)
 	if !running {
 		d.queues[chat] = q
 		d.wg.Add(1)
@@ -107,20 +122,22 @@ func (d *dispatcher) drain(ctx context.Context, chat int64) {
 	for {
 		d.mu.Lock()
 		q := d.queues[chat]
-		var fn func(context.Context)
+		var j job
 		switch {
 		case len(q.first) > 0:
-			fn, q.first[0], q.first = q.first[0], nil, q.first[1:]
+			j, q.first[0], q.first = q.first[0], job{}, q.first[1:]
 		case len(q.rest) > 0:
-			fn, q.rest[0], q.rest = q.rest[0], nil, q.rest[1:]
+			j, q.rest[0], q.rest = q.rest[0], job{}, q.rest[1:]
 		default:
 			delete(d.queues, chat)
 			d.mu.Unlock()
 			return
 		}
 		d.mu.Unlock()
-		fn(ctx)
-		d.release()
+		j.fn(ctx)
+		if j.slot {
+			d.release()
+		}
 	}
 }
 

@@ -115,6 +115,14 @@ type fakeEngine struct {
 	reply   func(in conversation.Inbound) ([]conversation.Reply, error)
 	refusal []conversation.Inbound
 	refuse  func(in conversation.Inbound, refusal string) ([]conversation.Reply, error)
+	urgent  func(text string) bool // nil: nothing is urgent
+}
+
+func (e *fakeEngine) Urgent(text string) bool {
+	e.mu.Lock()
+	f := e.urgent
+	e.mu.Unlock()
+	return f != nil && f(text)
 }
 
 func (e *fakeEngine) Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error) {

@@ -217,9 +217,10 @@ func TestLimitedTelegramAskerInDangerGetsHelp(t *testing.T) {
 			if tt.helped != (len(urgent) == 1) || len(urgent) > 1 {
 				t.Fatalf("%d urgent tickets, want %v", len(urgent), tt.helped)
 			}
-			// The marker is handled too; the message past the full queue is
-			// not (it went to Refused).
-			if n, want := h.eng.count(), 1+handledBefore+boolInt(!tt.behindABurst); n != want {
+			// The marker is handled too; an emergency is not (it was answered
+			// as it was accepted, through Refused), nor is a message past the
+			// full queue.
+			if n, want := h.eng.count(), 1+handledBefore+boolInt(!tt.behindABurst && !tt.helped); n != want {
 				t.Errorf("the engine handled %d messages normally, want %d", n, want)
 			}
 			for _, s := range []string{emergency, ordinary, "pills"} {
@@ -237,6 +238,36 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestEmergencyStoredBeforeConfirmed: an emergency that arrives while the
+// chat's earlier message is still being answered (its queue is not full)
+// has its urgent ticket stored before the update is confirmed to Telegram,
+// so a crash while it would have waited in the queue cannot lose it; and
+// its help is sent before the messages queued ahead of it.
+func TestEmergencyStoredBeforeConfirmed(t *testing.T) {
+	h := newRealHarness(t)
+	h.start()
+	h.push(slowText)
+	<-h.eng.started // the first message is being answered, slowly
+	h.push(ordinary)
+	h.push(emergency)
+	h.marker(1) // every update above has been accepted and confirmed
+	if n := len(h.urgent(t)); n != 1 {
+		t.Fatalf("%d urgent tickets while the chat's first message is still being answered, want 1", n)
+	}
+	close(h.eng.gate)
+	h.tg.WaitSent(t, 4) // slow reply, help, ordinary reply, marker
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	mine := toAsker(h.tg.Sent())
+	if len(mine) != 3 || !isHelp(mine[1]) || isHelp(mine[2]) {
+		t.Fatalf("replies %s; want the slow reply, the help, then the ordinary reply", telegramtest.Summary(mine))
+	}
+	if n := len(h.urgent(t)); n != 1 {
+		t.Errorf("%d urgent tickets after the queue drained, want 1 (answered once)", n)
+	}
 }
 
 // TestFullQueueHelpLaneIsBounded: a chat that floods with alarming messages

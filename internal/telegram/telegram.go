@@ -61,6 +61,9 @@ const DefaultAPIEndpoint = tgbotapi.APIEndpoint
 type Engine interface {
 	Handle(ctx context.Context, in conversation.Inbound) ([]conversation.Reply, error)
 	Refused(ctx context.Context, in conversation.Inbound, refusal string) ([]conversation.Reply, error)
+	// Urgent reports a present danger (the safety check alone), so that
+	// accept can answer one before the update is confirmed to Telegram.
+	Urgent(text string) bool
 }
 
 // Store is what the adapter keeps: update de-duplication (Once), the
@@ -543,6 +546,9 @@ var errNotRunning = errors.New("telegram: not running")
 // rather than answered twice (an urgent ticket that overflow opened is
 // already stored by then).
 func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
+	if chat := routeChat(&u); b.opts.Engine.Urgent(updateText(&u)) && b.disp.firstHasRoom(chat) {
+		return b.acceptUrgent(ctx, u, chat)
+	}
 	// Take a queue slot first, without holding b.mu: a worker that frees
 	// slots may need b.mu itself.
 	if wait {
@@ -574,6 +580,40 @@ func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
 	if !b.disp.submit(work, routeChat(&u), func(ctx context.Context) { b.safeHandle(ctx, api, &u) }) {
 		b.overflow(ctx, work, api, &u)
 	}
+	return nil
+}
+
+// acceptUrgent handles a present danger before accept returns, so before
+// the polling loop confirms the update's offset or the webhook answers 200:
+// the engine stores the urgent ticket now, and a crash or a stop after this
+// point cannot lose it (at-most-once handling would, for an update that
+// waited in a queue). The reply goes in the chat's first lane, ahead of its
+// waiting updates, without a queue slot: no cap stands between a person in
+// danger and the help (the first lane's own bound, checked by accept, keeps
+// a flood of alarming messages from growing without end). A store that
+// cannot de-duplicate does not stop it either: answering an emergency twice
+// is better than not at all.
+func (b *Bot) acceptUrgent(ctx context.Context, u tgbotapi.Update, chat int64) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	work, api := b.work, b.api
+	if work == nil || api == nil {
+		return errNotRunning
+	}
+	first, err := b.opts.Store.Once(ctx, "telegram/update/"+strconv.FormatInt(b.self.ID, 10)+"/"+strconv.Itoa(u.UpdateID), updateOnceTTL)
+	if err != nil {
+		b.log.Error("telegram: cannot de-duplicate an urgent update; answering it anyway", "err", err)
+		first = true
+	}
+	if !first {
+		b.log.Debug("telegram: duplicate update ignored")
+		return nil
+	}
+	fn := func(ctx context.Context) { b.safeHandle(ctx, api, &u) }
+	if replies, ok := b.helpFor(ctx, &u); ok {
+		fn = func(ctx context.Context) { b.sendAll(ctx, api, chat, replies) }
+	}
+	b.disp.submitUrgent(work, chat, fn)
 	return nil
 }
 

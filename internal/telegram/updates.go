@@ -173,6 +173,17 @@ func (b *Bot) groupHelp(ctx context.Context, m *tgbotapi.Message) ([]conversatio
 	return replies, true
 }
 
+// updateText is what a person wrote in an update's message, edit or
+// channel post (text or caption); "" for anything else.
+func updateText(u *tgbotapi.Update) string {
+	for _, m := range []*tgbotapi.Message{u.Message, u.EditedMessage, u.ChannelPost} {
+		if m != nil {
+			return messageText(m)
+		}
+	}
+	return ""
+}
+
 // helpFor is the help for an update that needs it, for overflow: a private
 // message (its text, an edit's or a caption) or a group message. ok is false
 // for anything else, which overflow drops.

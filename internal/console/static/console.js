@@ -22,6 +22,7 @@
       setText("open", s.open);
       setText("claimed", s.claimed);
       setText("urgent", s.urgent);
+      setText("concern", s.concern || 0);
       setText("oldest", s.oldest_age);
       setText("undelivered", s.undelivered);
       all('[data-live="open"].badge').forEach(function (el) { el.setAttribute("aria-label", s.open + " open"); });
@@ -30,8 +31,9 @@
         el.hidden = !s.urgent;
       });
       all('[data-live="urgent-box"]').forEach(function (el) { el.classList.toggle("is-urgent", s.urgent > 0); });
+      all('[data-live="concern-box"]').forEach(function (el) { el.classList.toggle("is-concern", s.concern > 0); });
       all('[data-live="undelivered-box"]').forEach(function (el) { el.classList.toggle("is-warn", s.undelivered > 0); });
-      var key = s.open + "/" + s.claimed + "/" + s.urgent + "/" + s.undelivered;
+      var key = s.open + "/" + s.claimed + "/" + s.urgent + "/" + (s.concern || 0) + "/" + s.undelivered;
       if (first === null) { first = key; return; }
       if (key !== first) {
         all('[data-live="changed"]').forEach(function (el) {
