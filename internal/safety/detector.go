@@ -541,6 +541,10 @@ type scratch struct {
 	spans   [][]span // per pattern
 	touched []int32  // patterns with spans, to reset
 	tried   []int32  // tried[pi] == i+1: pattern pi already tried at token i
+	// present has a bit set for each literal id in the message; poss
+	// caches pattern.possible per pattern (0 unknown, 1 yes, 2 no).
+	present []uint64
+	poss    []uint8
 	m       matcher
 }
 
@@ -549,9 +553,11 @@ func (d *Detector) getScratch() *scratch {
 		return sc
 	}
 	return &scratch{
-		spans: make([][]span, len(d.pats)),
-		tried: make([]int32, len(d.pats)),
-		m:     matcher{seen: make([]uint32, d.maxStates)},
+		spans:   make([][]span, len(d.pats)),
+		tried:   make([]int32, len(d.pats)),
+		present: make([]uint64, (len(d.norm.vocab)+63)/64),
+		poss:    make([]uint8, len(d.pats)),
+		m:       matcher{seen: make([]uint32, d.maxStates)},
 	}
 }
 
@@ -561,6 +567,12 @@ func (d *Detector) putScratch(sc *scratch) {
 	}
 	sc.touched = sc.touched[:0]
 	clear(sc.tried)
+	clear(sc.poss)
+	for _, t := range sc.m.toks {
+		if t.id >= 0 && int(t.id>>6) < len(sc.present) {
+			sc.present[t.id>>6] = 0
+		}
+	}
 	sc.m.toks, sc.m.steps = nil, 0
 	d.pool.Put(sc)
 }
@@ -571,11 +583,27 @@ func (d *Detector) assess(text string) result {
 	defer d.putScratch(sc)
 	spans, tried, m := sc.spans, sc.tried, &sc.m
 	m.toks = toks
+	for _, t := range toks {
+		if t.id >= 0 && int(t.id>>6) < len(sc.present) {
+			sc.present[t.id>>6] |= 1 << (t.id & 63)
+		}
+	}
 	try := func(pi int32, i int) {
 		if len(spans[pi]) >= maxSpans || tried[pi] == int32(i+1) {
 			return
 		}
 		tried[pi] = int32(i + 1)
+		switch sc.poss[pi] {
+		case 0:
+			sc.poss[pi] = 2
+			if d.pats[pi].possible(sc.present) {
+				sc.poss[pi] = 1
+			} else {
+				return
+			}
+		case 2:
+			return
+		}
 		if e := m.matchAt(d.pats[pi], i); e >= 0 {
 			if len(spans[pi]) == 0 {
 				sc.touched = append(sc.touched, pi)

@@ -1,7 +1,9 @@
 package safety
 
 import (
+	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -863,4 +865,56 @@ func TestAssessConcurrent(t *testing.T) {
 
 func loadShippedFresh() (*Detector, error) {
 	return LoadDetector(os.DirFS("../../faq"), "safety/crisis.yaml")
+}
+
+// TestPrefilterChangesNothing: skipping patterns whose required literals
+// are absent is an optimisation only. On every line of the safety corpus
+// and of the evaluation sets, the rules fire exactly as they do with every
+// pattern tried; and the prefilter does skip work on some of them, so the
+// comparison is not between two identical runs.
+func TestPrefilterChangesNothing(t *testing.T) {
+	d := shipped(t)
+	// A detector of its own: the shipped one is shared by every test.
+	full, err := LoadDetector(os.DirFS("../../faq"), "safety/crisis.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range full.pats {
+		p.need = nil
+	}
+	var texts []string
+	for _, glob := range []string{"../../corpus/safety/*.jsonl", "../../eval/*.jsonl"} {
+		files, _ := filepath.Glob(glob)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(string(b), "\n") {
+				var v struct {
+					Q string `json:"q"`
+				}
+				if json.Unmarshal([]byte(line), &v) == nil && v.Q != "" {
+					texts = append(texts, v.Q)
+				}
+			}
+		}
+	}
+	if len(texts) < 1000 {
+		t.Fatalf("only %d texts found", len(texts))
+	}
+	fewer := 0
+	for _, q := range texts {
+		a, b := d.assess(q), full.assess(q)
+		if !slices.Equal(a.Signals, b.Signals) || !slices.Equal(a.requestRules, b.requestRules) || a.Crisis != b.Crisis || a.Tier != b.Tier {
+			t.Fatalf("%q: with the prefilter %v %v, without %v %v", q, a.Signals, a.requestRules, b.Signals, b.requestRules)
+		}
+		if a.steps < b.steps {
+			fewer++
+		}
+	}
+	if fewer == 0 {
+		t.Fatal("the prefilter never skipped a pattern")
+	}
+	t.Logf("%d texts; the prefilter saved work on %d", len(texts), fewer)
 }

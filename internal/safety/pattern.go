@@ -3,6 +3,7 @@ package safety
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -83,6 +84,12 @@ type pattern struct {
 	firstNum   bool              // a number can begin a match
 	firstPref  []string          // prefixes that can begin a match
 	firstAny   bool              // any token can begin a match
+	// need is what every match must contain: one literal of each clause.
+	// assess skips a pattern whose clauses the message cannot meet, which
+	// on a long message saves most of the NFA work (a pattern that starts
+	// at a common word such as "have" would otherwise walk its gaps to the
+	// end of every sentence).
+	need [][]int32
 }
 
 // node is the parsed form of a phrase pattern.
@@ -168,7 +175,63 @@ func (c *compiler) compile(src string) (*pattern, error) {
 		return nil, fmt.Errorf("pattern too complex (%d states, limit %d)", len(p.states), maxStates)
 	}
 	p.computeFirst()
+	p.need = c.clauses(n)
 	return p, nil
+}
+
+// clauses returns literals that every match of n must contain, as a
+// conjunction of clauses, each met by any one of its literals. It is sound
+// but not complete: a prefix, a number, a gap, an optional part or an
+// assertion promises no literal, so it adds no clause.
+func (c *compiler) clauses(n *node) [][]int32 {
+	switch n.kind {
+	case nLit:
+		return [][]int32{{c.intern(n.word)}}
+	case nSeq:
+		var out [][]int32
+		for _, k := range n.kids {
+			out = append(out, c.clauses(k)...)
+		}
+		return out
+	case nAlt:
+		// Whichever branch matches contains one literal of each of its own
+		// clauses, so the union of one clause per branch is a clause.
+		var u []int32
+		for _, k := range n.kids {
+			cl := c.clauses(k)
+			if len(cl) == 0 {
+				return nil
+			}
+			best := cl[0]
+			for _, x := range cl[1:] {
+				if len(x) < len(best) {
+					best = x
+				}
+			}
+			u = append(u, best...)
+		}
+		slices.Sort(u)
+		return [][]int32{slices.Compact(u)}
+	}
+	return nil
+}
+
+// possible reports whether a message whose literal ids are the set bits of
+// present can hold a match of p.
+func (p *pattern) possible(present []uint64) bool {
+	for _, cl := range p.need {
+		ok := false
+		for _, id := range cl {
+			if int(id>>6) < len(present) && present[id>>6]&(1<<(id&63)) != 0 {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // checkEdges rejects a gap at either end: unanchored search makes it
