@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/candid-app/candid/internal/clientip"
+
 	"context"
 	"errors"
 	"fmt"
@@ -207,15 +209,19 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	}
 
 	secure := strings.HasPrefix(cfg.PublicURL, "https://")
+	proxies, err := clientip.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	mux := http.NewServeMux()
 	chat, err := web.New(web.Options{Engine: a.engine, Keys: keys, Logger: log, ClinicName: cfg.ClinicName,
-		EmergencyLine: emergencyLine(cfg), Region: cfg.Region, SecureCookies: secure, Limits: webLimits})
+		EmergencyLine: emergencyLine(cfg), Region: cfg.Region, SecureCookies: secure, Limits: webLimits, ClientIP: proxies})
 	if err != nil {
 		return nil, err
 	}
 	chat.Register(mux)
 	cons, err := console.New(console.Options{Moderation: a.mod, Accounts: a.staff, FAQ: consoleFAQ(a.lib, a.vars()),
-		DraftsDir: cfg.DraftsDir, Logger: log, SecureCookies: secure})
+		DraftsDir: cfg.DraftsDir, Logger: log, SecureCookies: secure, ClientIP: proxies})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,8 @@
 package config
 
 import (
+	"github.com/candid-app/candid/internal/clientip"
+
 	"bytes"
 	"errors"
 	"flag"
@@ -21,13 +23,16 @@ import (
 
 // Config is the whole configuration.
 type Config struct {
-	Listen     string
-	Data       string
-	FAQDir     string
-	PublicURL  string
-	LogLevel   string
-	LogFormat  string
-	ConfigFile string
+	Listen    string
+	Data      string
+	FAQDir    string
+	PublicURL string
+	// TrustedProxies lists the reverse proxies whose X-Forwarded-For is
+	// believed (clientip.Parse); checked when the configuration loads.
+	TrustedProxies string
+	LogLevel       string
+	LogFormat      string
+	ConfigFile     string
 
 	ClinicName    string
 	BookingURL    string
@@ -137,6 +142,16 @@ func httpURL(p func(*Config) *string) func(*Config, string) error {
 	}
 }
 
+func proxies(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if _, err := clientip.Parse(v); err != nil {
+			return err
+		}
+		*p(c) = v
+		return nil
+	}
+}
+
 // fields is the configuration reference. Order is the order of `candid config`.
 func fields() []field {
 	return []field{
@@ -144,6 +159,7 @@ func fields() []field {
 		{key: "data", def: "./candid-data", help: "folder for the embedded database, secret keys and the admin socket", set: str(func(c *Config) *string { return &c.Data })},
 		{key: "faq", def: "", help: "FAQ folder (holding en/, lexicon.yaml, safety/); empty = ./faq when it exists, else the copy built into the binary", set: str(func(c *Config) *string { return &c.FAQDir })},
 		{key: "public_url", def: "", help: "the URL people reach the service at, e.g. https://ask.example.org; https makes cookies Secure", set: httpURL(func(c *Config) *string { return &c.PublicURL })},
+		{key: "trusted_proxies", env: "CANDID_TRUSTED_PROXIES", def: "", help: "comma-separated addresses or CIDR ranges of reverse proxies in front of the service (e.g. 127.0.0.1, 10.0.0.0/8): their X-Forwarded-For names the client for per-client rate limits; empty = the connection's address (every asker behind an untrusted proxy then shares one budget)", set: proxies(func(c *Config) *string { return &c.TrustedProxies })},
 		{key: "log.level", def: "info", help: "log level: debug, info, warn, error", set: oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 		{key: "log.format", def: "text", help: "log format: text or json", set: oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
 

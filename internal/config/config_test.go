@@ -43,6 +43,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		wantMsg string
 	}{
 		{"bad region env", nil, map[string]string{"CANDID_REGION": "MARS"}, "clinic.region", "one of US, UK, EU, ES, MX, INTL"},
+		{"bad trusted proxy", nil, map[string]string{"CANDID_TRUSTED_PROXIES": "10.0.0.0/8, proxy.internal"}, "trusted_proxies", "CIDR range"},
 		{"bad days flag", []string{"--retention-ticket-days", "0"}, nil, "retention.ticket_days", "from 1 to 365"},
 		{"not a number", []string{"--retention-conversation-days", "ten"}, nil, "retention.conversation_days", "whole number"},
 		{"bad url", nil, map[string]string{"CANDID_BOOKING_URL": "javascript:alert(1)"}, "clinic.booking_url", "http(s) URL"},

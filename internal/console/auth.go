@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"errors"
-	"net"
 	"net/http"
 	"strings"
 
@@ -206,16 +205,11 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// clientKey identifies the client for login rate limits: its IP address.
-// Behind a reverse proxy every client shares the proxy's address, so the
-// staff service also limits by name.
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientKey identifies the client for login rate limits: its IP address,
+// read behind the operator's trusted proxies. Behind an untrusted proxy
+// every client shares the proxy's address, so the staff service also
+// limits by name.
+func (c *Console) clientKey(r *http.Request) string { return c.clientIP.Addr(r) }
 
 // Security headers. The console's scripts and styles are files under
 // /console/static, so the policy needs no 'unsafe-inline'.

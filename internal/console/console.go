@@ -13,6 +13,8 @@
 package console
 
 import (
+	"github.com/candid-app/candid/internal/clientip"
+
 	"context"
 	"errors"
 	"fmt"
@@ -107,22 +109,26 @@ type Options struct {
 	// SecureCookies marks cookies Secure; set it whenever the console is
 	// served over HTTPS (directly or behind a TLS-terminating proxy).
 	SecureCookies bool
+	// ClientIP finds the client address the login limit keys on, behind
+	// the operator's trusted proxies (nil: the connection's).
+	ClientIP *clientip.Resolver
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
 
 // Console serves the staff console and the staff API.
 type Console struct {
-	mod     Moderation
-	acc     Accounts
-	faq     FAQ
-	drafts  string
-	log     *slog.Logger
-	secure  bool
-	now     func() time.Time
-	pages   map[string]*template.Template
-	done    chan struct{}
-	closing sync.Once
+	mod      Moderation
+	acc      Accounts
+	faq      FAQ
+	drafts   string
+	log      *slog.Logger
+	secure   bool
+	clientIP *clientip.Resolver
+	now      func() time.Time
+	pages    map[string]*template.Template
+	done     chan struct{}
+	closing  sync.Once
 }
 
 // faqEntry is the entry with id, or a zero one when the FAQ no longer has
@@ -138,14 +144,15 @@ func New(opts Options) (*Console, error) {
 		return nil, errors.New("console: Options.Moderation and Options.Accounts are required")
 	}
 	c := &Console{
-		mod:    opts.Moderation,
-		acc:    opts.Accounts,
-		faq:    opts.FAQ,
-		drafts: opts.DraftsDir,
-		log:    opts.Logger,
-		secure: opts.SecureCookies,
-		now:    opts.Now,
-		done:   make(chan struct{}),
+		mod:      opts.Moderation,
+		acc:      opts.Accounts,
+		faq:      opts.FAQ,
+		drafts:   opts.DraftsDir,
+		log:      opts.Logger,
+		secure:   opts.SecureCookies,
+		clientIP: opts.ClientIP,
+		now:      opts.Now,
+		done:     make(chan struct{}),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -319,7 +319,7 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		c.renderLogin(w, r, http.StatusBadRequest, pg)
 		return
 	}
-	id, _, err := c.acc.Login(r.Context(), strings.TrimSpace(name), password, clientKey(r))
+	id, _, err := c.acc.Login(r.Context(), strings.TrimSpace(name), password, c.clientKey(r))
 	switch {
 	case errors.Is(err, staff.ErrRateLimited):
 		w.Header().Set("Retry-After", "900")

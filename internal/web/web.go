@@ -7,6 +7,8 @@
 package web
 
 import (
+	"github.com/candid-app/candid/internal/clientip"
+
 	"context"
 	"embed"
 	"encoding/json"
@@ -17,7 +19,6 @@ import (
 	"log/slog"
 	"math"
 	"mime"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -74,7 +75,10 @@ type Options struct {
 	// pass shared ones (redisstore.Store.Limiter), or each would allow the
 	// full rate.
 	Limits func(name string, perSecond float64, burst int) Limiter
-	Now    func() time.Time
+	// ClientIP finds the client address the per-client limit keys on,
+	// behind the operator's trusted proxies (nil: the connection's).
+	ClientIP *clientip.Resolver
+	Now      func() time.Time
 }
 
 // Limiter takes one event for a key: ratelimit.Limiter in memory, or
@@ -197,7 +201,7 @@ const (
 // it reports how long until both would allow.
 func (c *Chat) allow(r *http.Request, handle string) (bool, time.Duration) {
 	ok1, wait1 := c.asker.Allow(r.Context(), handle)
-	ok2, wait2 := c.client.Allow(r.Context(), c.opts.Keys.Digest("client", clientIP(r)))
+	ok2, wait2 := c.client.Allow(r.Context(), c.opts.Keys.Digest("client", c.opts.ClientIP.Addr(r)))
 	if ok1 && ok2 {
 		return true, 0
 	}
@@ -218,14 +222,6 @@ func (c *Chat) refused(ctx context.Context, in conversation.Inbound, refusal str
 		return nil
 	}
 	return replies
-}
-
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // --- JSON API ---

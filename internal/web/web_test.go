@@ -3,6 +3,8 @@ package web
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"github.com/candid-app/candid/internal/clientip"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -296,5 +298,49 @@ func TestForgetViaAPI(t *testing.T) {
 	resp.Body.Close()
 	if len(hist.Messages) != 0 {
 		t.Fatalf("history after forget: %v", hist.Messages)
+	}
+}
+
+// TestClientBudgetBehindProxy: behind a trusted reverse proxy each client
+// address (X-Forwarded-For) has its own budget, so one noisy person cannot
+// spend it for every asker; when the proxy is not trusted, the header is
+// ignored (a client cannot pick a fresh address per request) and all
+// share the proxy's.
+func TestClientBudgetBehindProxy(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		t.Run(fmt.Sprintf("trusted=%v", trusted), func(t *testing.T) {
+			list := ""
+			if trusted {
+				list = "127.0.0.1, ::1"
+			}
+			r, err := clientip.Parse(list)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := newFixture(t, Options{PerMinute: 6, Burst: 3, ClientIP: r})
+			send := func(xff string) int {
+				// A fresh cookie each time: only the client budget applies.
+				req, _ := http.NewRequest("POST", f.srv.URL+"/api/v1/chat/messages", strings.NewReader(`{"text":"how do I put on a condom"}`))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", xff)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			limited := false
+			for i := 0; i < 100 && !limited; i++ {
+				limited = send("198.51.100.1") == http.StatusTooManyRequests
+			}
+			if !limited {
+				t.Fatal("the client budget was never spent")
+			}
+			got := send("198.51.100.2")
+			if want := map[bool]int{true: http.StatusOK, false: http.StatusTooManyRequests}[trusted]; got != want {
+				t.Errorf("another client behind the proxy: %d, want %d", got, want)
+			}
+		})
 	}
 }
