@@ -589,7 +589,12 @@ func (e *Engine) remember(ctx context.Context, in Inbound, replies []Reply) {
 		asker = ""
 	}
 	if asker != "" {
-		if _, isCmd := command(strings.TrimSpace(asker)); !isCmd {
+		// A command is stored as its name alone: what follows a known
+		// command ("/help my email is …") is never kept, and an unknown
+		// "/word" is scrubbed like any text.
+		if name, isCmd := command(strings.TrimSpace(asker)); isCmd && knownCommands[name] {
+			asker = "/" + name
+		} else {
 			asker, _ = safety.Scrub(asker)
 		}
 		put(store.Message{ID: newMessageID(now, 0), Handle: in.Handle, From: "asker", Text: asker, At: now, ExpiresAt: exp})
@@ -638,8 +643,49 @@ func (e *Engine) putLast(ctx context.Context, handle string, lq lastQuestion) er
 
 func (e *Engine) record(platform, decision string) {
 	if e.opts.Recorder != nil {
-		e.opts.Recorder.Decision(platform, decision)
+		e.opts.Recorder.Decision(metricPlatform(platform), metricDecision(decision))
 	}
+}
+
+// Metric labels come from fixed sets only. Actions and commands arrive
+// from askers (a forged button action, any "/word"); recorded as sent they
+// would publish what askers typed on /metrics and add a series per string.
+var (
+	metricDecisions = map[string]bool{DecisionCrisis: true, DecisionAnswer: true, DecisionSuggest: true,
+		DecisionQueue: true, DecisionOutOfScope: true, DecisionTooLong: true, DecisionRefused: true,
+		DecisionRefused + ":concern": true}
+	metricActions = map[string]bool{"helpful": true, "not_helpful": true, "faq": true, "more": true,
+		ActionAskTherapist: true, ActionBook: true, ActionForget: true, ActionHelp: true, ActionPrivacy: true}
+	metricPlatforms = map[string]bool{"web": true, "telegram": true, "slack": true, "cli": true}
+)
+
+// metricDecision is decision if it is one of the fixed labels, else the
+// kind of label with "unknown" ("action:unknown", "command:unknown",
+// "unknown").
+func metricDecision(decision string) string {
+	kind, name, ok := strings.Cut(decision, ":")
+	switch {
+	case metricDecisions[decision]:
+		return decision
+	case ok && kind == "action":
+		if metricActions[name] {
+			return decision
+		}
+		return "action:unknown"
+	case ok && kind == "command":
+		if knownCommands[name] {
+			return decision
+		}
+		return "command:unknown"
+	}
+	return "unknown"
+}
+
+func metricPlatform(p string) string {
+	if metricPlatforms[p] {
+		return p
+	}
+	return "unknown"
 }
 
 // knownCommands are the commands every adapter offers.

@@ -306,3 +306,77 @@ func TestRealContentExamples(t *testing.T) {
 		}
 	}
 }
+
+type labelRecorder struct{ got []string }
+
+func (r *labelRecorder) Decision(platform, decision string) {
+	r.got = append(r.got, platform+" "+decision)
+}
+
+// TestMetricLabelsAreFixed: what askers send (a forged button action, any
+// "/word", an unknown platform from a buggy adapter) never becomes a metric
+// label; known actions, commands and decisions keep theirs.
+func TestMetricLabelsAreFixed(t *testing.T) {
+	f := newFixture(t, false)
+	rec := &labelRecorder{}
+	f.e.opts.Recorder = rec
+	ctx := context.Background()
+	secret := "my-email-is-alex@example.org"
+	for _, in := range []Inbound{
+		{Handle: "h1", Platform: "web", Action: "x" + secret},
+		{Handle: "h1", Platform: "web", Action: "faq:" + secret},
+		{Handle: "h1", Platform: "web", Text: "/" + secret},
+		{Handle: "h1", Platform: "web", Text: "/help " + secret},
+		{Handle: "h1", Platform: "web", Action: ActionPrivacy},
+		{Handle: "h1", Platform: "web\x00" + secret, Text: "how do I put on a condom"},
+	} {
+		if _, err := f.e.Handle(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{"web action:unknown", "web action:faq", "web command:unknown", "web command:help", "web action:privacy"}
+	if len(rec.got) != len(want)+1 {
+		t.Fatalf("labels %q", rec.got)
+	}
+	for i, w := range want {
+		if rec.got[i] != w {
+			t.Errorf("label %d = %q, want %q", i, rec.got[i], w)
+		}
+	}
+	if last := rec.got[len(want)]; !strings.HasPrefix(last, "unknown ") {
+		t.Errorf("unknown platform recorded as %q", last)
+	}
+	for _, l := range rec.got {
+		if strings.Contains(l, "alex") || len(l) > 40 {
+			t.Errorf("label %q carries asker text", l)
+		}
+	}
+}
+
+// TestCommandsStoredScrubbed: a command is kept in the web history as its
+// name only, and an unknown "/word" is scrubbed like any text.
+func TestCommandsStoredScrubbed(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	for _, text := range []string{"/help my email is alex@example.org phone 555 123 4567", "/alex@example.org"} {
+		if _, err := f.e.Handle(ctx, Inbound{Handle: "hc", Platform: "web", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs, err := f.e.History(ctx, "hc", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked []string
+	for _, m := range msgs {
+		if m.From == "asker" {
+			asked = append(asked, m.Text)
+		}
+		if strings.Contains(m.Text, "alex") || strings.Contains(m.Text, "4567") {
+			t.Errorf("stored %q", m.Text)
+		}
+	}
+	if len(asked) != 2 || asked[0] != "/help" {
+		t.Errorf("asker messages %q", asked)
+	}
+}

@@ -336,8 +336,8 @@ func isKnownTLD(t string) bool {
 }
 
 // scrubDigits replaces phone numbers and long digit runs. A run is digits
-// joined by single separators (space, '-', '.', parentheses), optionally led
-// by '+'. Runs shorter than minLongDigits digits, dates and lists of years
+// joined by separators (one to three spaces, or one of '-', '.', '/', '_',
+// ',', '·', parentheses), optionally led by '+'. Runs shorter than minLongDigits digits, dates and lists of years
 // are left alone.
 func scrubDigits(s string, st *ScrubStats) string {
 	var b strings.Builder
@@ -385,12 +385,14 @@ type digitRun struct {
 	allYears bool // every group is a 4-digit year 1900–2099
 	smallGrp bool // a one-digit group after the first
 	maxGroup int  // the longest group
+	// commaOnly: every join is a comma, so "1,500,000" may be an amount.
+	commaOnly bool
 }
 
 // scanDigitRun reads a run starting at i and returns its end. Each byte is
 // read at most twice, so a scan is linear.
 func scanDigitRun(s string, i int) (int, digitRun) {
-	r := digitRun{onlySp: true, allYears: true}
+	r := digitRun{onlySp: true, allYears: true, commaOnly: true}
 	if s[i] == '+' {
 		r.plus = true
 		r.onlySp = false
@@ -435,9 +437,20 @@ func scanDigitRun(s string, i int) (int, digitRun) {
 			j++
 		}
 		var sep byte
-		if j < len(s) && (s[j] == ' ' || s[j] == '-' || s[j] == '.') {
+		switch {
+		case j < len(s) && s[j] == ' ':
+			// Up to three spaces: "555  123  4567" is a phone typed to
+			// dodge a filter.
+			sep = ' '
+			for k := 0; k < 3 && j < len(s) && s[j] == ' '; k++ {
+				j++
+			}
+		case j < len(s) && strings.IndexByte("-./_,", s[j]) >= 0:
 			sep = s[j]
 			j++
+		case j+1 < len(s) && s[j] == 0xc2 && s[j+1] == 0xb7: // "·"
+			sep = '*'
+			j += 2
 		}
 		next := j < len(s) && (isASCIIDigit(s[j]) || s[j] == '(' && j+1 < len(s) && isASCIIDigit(s[j+1]))
 		if j == i || !next {
@@ -449,8 +462,12 @@ func scanDigitRun(s string, i int) (int, digitRun) {
 		switch sep {
 		case ' ':
 			r.sepSpace = true
-		case '-', '.':
+			r.commaOnly = false
+		case ',':
 			r.onlySp = false
+		default:
+			r.onlySp = false
+			r.commaOnly = false
 		}
 		if closed {
 			r.paren = true
@@ -472,6 +489,8 @@ func classifyRun(r digitRun) string {
 		return tagPhone
 	case hasSep && r.allYears:
 		return "" // "2019 2020 2021"
+	case hasSep && r.commaOnly && isThousands(r):
+		return "" // an amount: "1,500,000"
 	case hasSep && isDate(r):
 		return ""
 	case hasSep && r.onlySp && !r.paren && r.smallGrp && r.maxGroup < minLongDigits:
@@ -486,6 +505,20 @@ func classifyRun(r digitRun) string {
 		return tagPhone
 	}
 	return tagNumber
+}
+
+// isThousands reports a number grouped in thousands: 1–3 digits, then
+// groups of three.
+func isThousands(r digitRun) bool {
+	if len(r.groups) == 0 || r.groups[0] > 3 || r.nGroups > len(r.groups) {
+		return false
+	}
+	for _, g := range r.groups[1:] {
+		if g != 3 {
+			return false
+		}
+	}
+	return true
 }
 
 // isDate reports runs shaped like dates: 2024-05-12, 12.05.2024.

@@ -24,6 +24,16 @@ func TestScrub(t *testing.T) {
 		{"my number is (555) 123-4567.", "my number is [phone].", ScrubStats{Phones: 1}},
 		{"555-123-4567", "[phone]", ScrubStats{Phones: 1}},
 		{"555.123.4567", "[phone]", ScrubStats{Phones: 1}},
+		// Shapes a red team used to get numbers past the scrubber.
+		{"call 555/123/4567", "call [phone]", ScrubStats{Phones: 1}},
+		{"call 555  123  4567 tonight", "call [phone] tonight", ScrubStats{Phones: 1}},
+		{"555_123_4567", "[phone]", ScrubStats{Phones: 1}},
+		{"555,123,4567", "[phone]", ScrubStats{Phones: 1}},
+		{"555·123·4567", "[phone]", ScrubStats{Phones: 1}},
+		// and what they must not swallow
+		{"paid 1,500,000 pesos", "paid 1,500,000 pesos", ScrubStats{}},
+		{"on 12/05/2024", "on 12/05/2024", ScrubStats{}},
+		{"ages 18, 19, 20 and 21", "ages 18, 19, 20 and 21", ScrubStats{}},
 		{"07700 900123", "[phone]", ScrubStats{Phones: 1}},
 		{"5551234567", "[phone]", ScrubStats{Phones: 1}},
 		{"text 555 1234", "text [phone]", ScrubStats{Phones: 1}},
