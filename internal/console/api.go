@@ -27,6 +27,8 @@ func classify(err error) (status int, code, msg string) {
 		return he.status, he.code, he.msg
 	case errors.Is(err, staff.ErrRateLimited):
 		return http.StatusTooManyRequests, "rate_limited", err.Error()
+	case errors.Is(err, staff.ErrBusy):
+		return http.StatusServiceUnavailable, "busy", err.Error()
 	case errors.Is(err, store.ErrNotFound):
 		return http.StatusNotFound, "not_found", "not found: it may have expired, been deleted by the asker, or never existed"
 	case errors.Is(err, moderation.ErrConflict), errors.Is(err, moderation.ErrNotClaimer),

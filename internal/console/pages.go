@@ -326,6 +326,11 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		pg.Error = "too many login attempts: wait 15 minutes and try again, or ask an admin to reset your password"
 		c.renderLogin(w, r, http.StatusTooManyRequests, pg)
 		return
+	case errors.Is(err, staff.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		pg.Error = "the console is busy checking other logins: try again in a few seconds"
+		c.renderLogin(w, r, http.StatusServiceUnavailable, pg)
+		return
 	case errors.Is(err, staff.ErrBadLogin), err != nil && isAuthErr(err):
 		pg.Error = "wrong name or password"
 		c.renderLogin(w, r, http.StatusUnauthorized, pg)

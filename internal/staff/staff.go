@@ -35,11 +35,14 @@ import (
 var (
 	ErrBadLogin    = errors.New("wrong name or password")
 	ErrRateLimited = errors.New("too many login attempts: wait 15 minutes and try again")
-	ErrNoSession   = errors.New("not signed in, or the session expired: sign in again")
-	ErrBadToken    = errors.New("the API token is not valid: create one with `candid user token NAME`")
-	ErrInvalid     = errors.New("invalid staff account")
-	ErrExists      = errors.New("a staff account with that name already exists")
-	ErrNotFound    = store.ErrNotFound
+	// ErrBusy: too many logins are being checked at once; retry in a
+	// few seconds.
+	ErrBusy      = errors.New("too many logins at once: try again in a few seconds")
+	ErrNoSession = errors.New("not signed in, or the session expired: sign in again")
+	ErrBadToken  = errors.New("the API token is not valid: create one with `candid user token NAME`")
+	ErrInvalid   = errors.New("invalid staff account")
+	ErrExists    = errors.New("a staff account with that name already exists")
+	ErrNotFound  = store.ErrNotFound
 )
 
 // Store is the subset of store.Store the staff service uses.
@@ -70,6 +73,10 @@ type Options struct {
 	// (redisstore.Store.Window), or a guesser would get the attempts of
 	// every replica.
 	Failures Failures
+	// MaxHashing caps the password checks that run at once (argon2id takes
+	// 19 MiB each): a flood of logins beyond it is refused with ErrBusy
+	// instead of taking the memory and CPU that askers need. Default 4.
+	MaxHashing int
 }
 
 // Failures counts events per key over a sliding window: ratelimit.Window
@@ -105,9 +112,15 @@ type Service struct {
 	ttl       time.Duration
 	attempts  int
 	params    hashParams
-	dummyHash string   // verified for unknown names, so timing does not tell
-	failures  Failures // name+client → recent failed logins
+	dummyHash string        // verified for unknown names, so timing does not tell
+	failures  Failures      // name+client and client → recent failed logins
+	hashing   chan struct{} // one slot per password check running
 }
+
+// addressFactor: one client address may fail this many times the
+// per-name attempts in LoginWindow, whatever names it tries, so spraying
+// many names is limited too.
+const addressFactor = 10
 
 // New returns a Service.
 func New(opts Options) (*Service, error) {
@@ -138,6 +151,10 @@ func New(opts Options) (*Service, error) {
 	if s.failures == nil {
 		s.failures = ratelimit.NewWindow(LoginWindow, s.now)
 	}
+	if opts.MaxHashing <= 0 {
+		opts.MaxHashing = 4
+	}
+	s.hashing = make(chan struct{}, opts.MaxHashing)
 	s.dummyHash = s.params.hash(randomString(passwordBytes))
 	return s, nil
 }
@@ -262,8 +279,28 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	if len(key) > 512 {
 		key = key[:512]
 	}
-	if s.failures.Count(ctx, key) >= s.attempts {
+	addrKey := "addr\x00" + clientKey
+	if len(addrKey) > 512 {
+		addrKey = addrKey[:512]
+	}
+	// The slot comes first: a login refused as busy costs the name none
+	// of its attempts.
+	select {
+	case s.hashing <- struct{}{}:
+		defer func() { <-s.hashing }()
+	default:
+		s.log.Warn("staff: login refused: too many password checks at once")
+		return "", "", ErrBusy
+	}
+	// A failure is reserved before the password is checked and given back
+	// only on success, so parallel guesses cannot all pass the check
+	// before any of them is counted.
+	if !s.reserve(ctx, key, s.attempts) {
 		s.log.Warn("staff: login rate-limited")
+		return "", "", ErrRateLimited
+	}
+	if !s.reserve(ctx, addrKey, addressFactor*s.attempts) {
+		s.log.Warn("staff: login rate-limited for a client address")
 		return "", "", ErrRateLimited
 	}
 	var st store.Staff
@@ -282,11 +319,13 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	// whether an account exists.
 	ok := len(password) <= maxPassword && verify(hash, password)
 	if lerr != nil || !ok || st.Disabled {
-		s.failures.Add(ctx, key)
-		s.log.Info("staff: login failed")
+		s.log.Info("staff: login failed") // the reserved failures stand
 		return "", "", ErrBadLogin
 	}
+	// Success gives the reservations back: staff signing in from one
+	// office (one address behind an untrusted proxy) never lock it.
 	s.failures.Reset(ctx, key)
+	s.failures.Reset(ctx, addrKey)
 	sessionID, csrf = randomSecret(), randomSecret()
 	now := s.now()
 	se := store.Session{IDHash: hashSecret(sessionID), Staff: st.Name, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
@@ -295,6 +334,17 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	}
 	s.log.Info("staff: signed in", "name", st.Name)
 	return sessionID, csrf, nil
+}
+
+// reserve counts one failure for key unless key already has limit; it
+// reports false when the attempt must be refused (the limit was reached
+// before, or by a parallel attempt that reserved first).
+func (s *Service) reserve(ctx context.Context, key string, limit int) bool {
+	if s.failures.Count(ctx, key) >= limit {
+		return false
+	}
+	s.failures.Add(ctx, key)
+	return s.failures.Count(ctx, key) <= limit
 }
 
 // Session returns the actor and session for a session ID (the cookie).

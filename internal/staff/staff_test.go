@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -353,5 +354,88 @@ func TestVerify(t *testing.T) {
 		if verify(bad, "correct horse") {
 			t.Errorf("verify accepted %q", bad)
 		}
+	}
+}
+
+// TestParallelGuessesAreCounted: sixty wrong passwords sent at once for one
+// name are not all checked; the failures are reserved before hashing, so
+// at most LoginAttempts reach the password check and the rest are refused.
+// The right password is then refused too, until the window passes.
+func TestParallelGuessesAreCounted(t *testing.T) {
+	svc, _, c := newTest(t)
+	svc.hashing = make(chan struct{}, 100) // no busy refusals in this test
+	ctx := context.Background()
+	pw, err := svc.Add(ctx, "alice", moderation.RoleModerator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[error]int{}
+	for i := 0; i < 60; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, _, err := svc.Login(ctx, "alice", "wrong password", "198.51.100.1")
+			mu.Lock()
+			counts[err]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if counts[ErrBadLogin] > 5 || counts[ErrBadLogin]+counts[ErrRateLimited] != 60 {
+		t.Fatalf("outcomes %v: at most 5 passwords may be checked", counts)
+	}
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.1"); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("right password during the lockout: %v", err)
+	}
+	c.Advance(LoginWindow + time.Second)
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.1"); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+}
+
+// TestNameSprayIsLimitedPerAddress: one address trying many names runs
+// out of its own budget.
+func TestNameSprayIsLimitedPerAddress(t *testing.T) {
+	svc, _, _ := newTest(t)
+	ctx := context.Background()
+	limited := 0
+	for i := 0; i < 2*addressFactor*5; i++ {
+		if _, _, err := svc.Login(ctx, fmt.Sprintf("user%d", i), "guess", "198.51.100.9"); errors.Is(err, ErrRateLimited) {
+			limited++
+		}
+	}
+	if limited != addressFactor*5 {
+		t.Errorf("%d of %d spraying attempts refused, want %d", limited, 2*addressFactor*5, addressFactor*5)
+	}
+	// Another address is not affected.
+	if _, _, err := svc.Login(ctx, "user0", "guess", "198.51.100.10"); !errors.Is(err, ErrBadLogin) {
+		t.Errorf("another address: %v", err)
+	}
+}
+
+// TestLoginBusy: beyond MaxHashing password checks at once, a login is
+// refused with ErrBusy (no hashing, no memory), and it costs the name
+// none of its attempts.
+func TestLoginBusy(t *testing.T) {
+	svc, _, _ := newTest(t)
+	ctx := context.Background()
+	pw, err := svc.Add(ctx, "alice", moderation.RoleModerator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < cap(svc.hashing); i++ {
+		svc.hashing <- struct{}{} // every slot taken by other logins
+	}
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.1"); !errors.Is(err, ErrBusy) {
+		t.Fatalf("login with every slot taken: %v, want ErrBusy", err)
+	}
+	if n := svc.failures.Count(ctx, "alice\x00198.51.100.1"); n != 0 {
+		t.Errorf("a busy refusal counted %d failures", n)
+	}
+	<-svc.hashing
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.1"); err != nil {
+		t.Fatalf("login with a free slot: %v", err)
 	}
 }
