@@ -91,6 +91,10 @@ func (s *Service) draft(ctx context.Context, t store.Ticket) {
 		text = string(r[:maxDraftRunes])
 	}
 	model = truncate(model, 100)
+	if safe, n := defangLinks(text, s.bookingURL); n > 0 {
+		text = safe
+		s.log.Info("moderation: links outside the booking site removed from a draft", "ticket", t.ID, "links", n)
+	}
 	_, err = s.transition(ctx, systemActor, t.ID, func(cur *store.Ticket, now time.Time) (change, error) {
 		if !live(*cur, now) {
 			return change{}, errNoChange
