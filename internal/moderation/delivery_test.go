@@ -599,3 +599,35 @@ func TestDraftIsStoredNeverSent(t *testing.T) {
 		t.Fatal("draft from a failing drafter")
 	}
 }
+
+// TestNoDraftOrRejectForDanger: a ticket flagged urgent or concern gets no
+// AI draft (a generic answer is the wrong start for a person who may be in
+// danger), an urgent one cannot be rejected, and a drafted link outside
+// the booking site is shown as text, never as a live link.
+func TestNoDraftOrRejectForDanger(t *testing.T) {
+	drafter := &StubDrafter{Text: "Try this: [Book here](http://evil.example/pay) or [book](https://clinic.example/book)", Model: "m"}
+	e := newEnv(t, func(o *Options) { o.Drafter = drafter })
+	ctx := context.Background()
+	urgent, _ := e.open("web", true)
+	concern, err := e.svc.OpenTicket(ctx, store.Ticket{Handle: "h_c", Platform: "web", Question: "worried", Tier: "concern", Category: "suicide"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ordinary, _ := e.open("web", false)
+	if _, err := e.svc.Reject(ctx, alice, urgent.ID, "spam"); !errors.Is(err, ErrIllegal) {
+		t.Errorf("rejecting an urgent ticket: %v, want ErrIllegal", err)
+	}
+	e.svc.Close() // waits for drafts
+	if q := drafter.Questions(); len(q) != 1 {
+		t.Fatalf("drafter asked %d times, want once (the ordinary ticket only)", len(q))
+	}
+	for _, id := range []string{urgent.ID, concern.ID} {
+		if got, _ := e.svc.Ticket(ctx, id); got.Draft != "" {
+			t.Errorf("ticket %s flagged %q has a draft", id, got.Tier)
+		}
+	}
+	got, _ := e.svc.Ticket(ctx, ordinary.ID)
+	if want := "Try this: Book here [link removed: http://evil.example/pay] or [book](https://clinic.example/book)"; got.Draft != want {
+		t.Errorf("draft %q, want %q", got.Draft, want)
+	}
+}

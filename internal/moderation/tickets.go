@@ -67,7 +67,10 @@ func (s *Service) OpenTicket(ctx context.Context, t store.Ticket) (store.Ticket,
 	if s.webhookURL != "" {
 		s.goBackground(func(ctx context.Context) { s.notifyWebhook(ctx, stored.Urgent) })
 	}
-	if s.drafter != nil {
+	// No AI draft for a possible danger: a generic answer is the wrong
+	// start there, and the moderator works from the resources the asker was
+	// already given.
+	if s.drafter != nil && stored.SafetyRank() == store.RankOrdinary {
 		s.goBackground(func(ctx context.Context) { s.draft(ctx, stored) })
 	}
 	return redact(stored), nil
@@ -442,6 +445,11 @@ func (s *Service) Reject(ctx context.Context, a Actor, id, reason string) (store
 	return s.transition(ctx, a.Name, id, func(t *store.Ticket, now time.Time) (change, error) {
 		if err := s.mayAct(*t, a, "reject", now); err != nil {
 			return change{}, err
+		}
+		if t.SafetyRank() == store.RankUrgent {
+			// "Spam" or "off topic" is never the answer to a person who may
+			// be in danger; answer, recommend booking, or block an abuser.
+			return change{}, fmt.Errorf("%w: an urgent ticket cannot be rejected: answer it (the asker already has the crisis resources), recommend booking, or block the sender if it is abuse", ErrIllegal)
 		}
 		t.State = store.TicketRejected
 		t.RejectReason = r.Code

@@ -422,7 +422,10 @@ func (a *App) ticketButtons(t store.Ticket, ref ticketRef) slackgo.Block {
 			els = append(els, btn(actClaim, "Claim").WithStyle(slackgo.StylePrimary))
 		}
 		els = append(els, btn(actFAQ, "Send FAQ answer…"), btn(actWrite, "Write answer…"),
-			btn(actBooking, "Recommend booking"), btn(actReject, "Reject…"))
+			btn(actBooking, "Recommend booking"))
+		if t.SafetyRank() != store.RankUrgent {
+			els = append(els, btn(actReject, "Reject…")) // never for a person who may be in danger
+		}
 	}
 	if ref.BlockedBy == "" {
 		block := btn(actBlock, "Block asker").WithStyle(slackgo.StyleDanger)

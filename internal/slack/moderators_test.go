@@ -37,10 +37,19 @@ func TestTicketPosted(t *testing.T) {
 	}
 	all := post.text()
 	for _, want := range []string{tk.ID, ":rotating_light: *URGENT*", "self_harm", "<!date^", "{ago}", "condom-broke", "No draft",
-		actClaim, actFAQ, actWrite, actBooking, actReject, actBlock, "Send FAQ answer…", "Write answer…", "Recommend booking", "Reject…", "Block asker"} {
+		actClaim, actFAQ, actWrite, actBooking, actBlock, "Send FAQ answer…", "Write answer…", "Recommend booking", "Block asker"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("ticket message lacks %q", want)
 		}
+	}
+	// An urgent ticket is never rejected as spam or off topic.
+	if strings.Contains(all, actReject) || strings.Contains(all, "Reject…") {
+		t.Error("an urgent ticket offers Reject")
+	}
+	// An ordinary one does.
+	ordinary, _ := h.app.ticketMessage(store.Ticket{ID: "t9", State: store.TicketOpen, Question: "q"}, ticketRef{})
+	if b := unescapedJSON(ordinary); !strings.Contains(b, actReject) || !strings.Contains(b, "Reject…") {
+		t.Error("an ordinary ticket lacks Reject")
 	}
 	// The question is plain_text: its "<!channel>" cannot ping anyone.
 	var found bool
