@@ -79,8 +79,10 @@ func TestBrowserAnswerFlow(t *testing.T) {
 	// The live count follows the queue (Server-Sent Events).
 	e.open(true, "I am scared and need help now")
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('dd[data-live="open"]').textContent === "2" &&
-		document.querySelector('dd[data-live="urgent"]').textContent === "1"`)); err != nil {
-		t.Fatalf("the live count did not update: %v", err)
+		document.querySelector('dd[data-live="urgent"]').textContent === "1" &&
+		document.title.startsWith("(1 urgent) ") &&
+		document.querySelector('[data-live="urgent-alert"]').textContent.includes("New urgent question")`)); err != nil {
+		t.Fatalf("the live count, the tab title or the urgent announcement did not update: %v", err)
 	}
 	run("reload the queue", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(".urgent-row")))
 	browsertest.Screenshot(t, ctx, "console-queue")
@@ -144,13 +146,15 @@ func TestBrowserAnswerFlow(t *testing.T) {
 }
 
 // TestBrowserAdminAndCurator checks the staff page (a generated password is
-// shown once) and the curator's view of an urgent ticket with an AI draft,
-// and keeps screenshots of them for people (CANDID_SCREENSHOTS).
+// shown once), the curator's view of a ticket with an AI draft, and an
+// urgent ticket (no draft, no Reject, the tier in the tab title), and keeps
+// screenshots of them for people (CANDID_SCREENSHOTS).
 func TestBrowserAdminAndCurator(t *testing.T) {
 	e := newEnv(t, envOpts{drafter: &moderation.StubDrafter{Text: "It can help to **slow down**.\n\n- Breathe\n- Talk", Model: "local-test"}})
 	apw := e.addStaff("root", "admin")
 	e.addStaff("carol", "curator")
-	tk, _ := e.open(true, "I feel unsafe at home and I do not know who to ask")
+	tk, _ := e.open(false, "I feel nervous before sex and do not know who to ask")
+	urgent, _ := e.open(true, "I feel unsafe at home and I do not know who to ask")
 
 	bctx := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(bctx, 60*time.Second)
@@ -194,7 +198,7 @@ func TestBrowserAdminAndCurator(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	run("urgent ticket with a draft", chromedp.Navigate(e.srv.URL+"/console/tickets/"+tk.ID), chromedp.WaitVisible(chromedp.CSS("#draft-text")))
+	run("ticket with a draft", chromedp.Navigate(e.srv.URL+"/console/tickets/"+tk.ID), chromedp.WaitVisible(chromedp.CSS("#draft-text")))
 	label, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".draft-label")))
 	if err != nil || !strings.Contains(label, "AI draft — edit and approve; never sent automatically") {
 		t.Fatalf("draft label %q: %v", label, err)
@@ -204,8 +208,25 @@ func TestBrowserAdminAndCurator(t *testing.T) {
 	if v, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS("#answer-text"))); err != nil || !strings.Contains(v, "**slow down**") {
 		t.Fatalf("answer box after copying the draft: %q %v", v, err)
 	}
-	browsertest.Screenshot(t, ctx, "console-ticket-urgent-draft")
+	browsertest.Screenshot(t, ctx, "console-ticket-draft")
 	if p := a11yProblems(t, ctx); len(p) > 0 {
 		t.Errorf("ticket page with a draft: %v", p)
+	}
+
+	// An urgent ticket: no AI draft, no Reject, and the tab says it waits.
+	run("urgent ticket", chromedp.Navigate(e.srv.URL+"/console/tickets/"+urgent.ID), chromedp.WaitVisible(chromedp.CSS("#no-reject")))
+	page, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("main")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(page, `id="draft-text"`) || strings.Contains(page, `/reject"`) {
+		t.Error("an urgent ticket shows an AI draft or a Reject form")
+	}
+	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || !strings.HasPrefix(title, "(1 urgent) ") {
+		t.Errorf("tab title %q (%v), want it to start with (1 urgent)", title, err)
+	}
+	browsertest.Screenshot(t, ctx, "console-ticket-urgent")
+	if p := a11yProblems(t, ctx); len(p) > 0 {
+		t.Errorf("urgent ticket page: %v", p)
 	}
 }

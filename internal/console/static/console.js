@@ -15,6 +15,7 @@
   // Live queue counts over Server-Sent Events.
   if (csrf && window.EventSource && document.querySelector("[data-live]")) {
     var first = null;
+    var lastUrgent = 0;
     var es = new EventSource("/console/events");
     es.addEventListener("stats", function (ev) {
       var s;
@@ -33,6 +34,17 @@
       all('[data-live="urgent-box"]').forEach(function (el) { el.classList.toggle("is-urgent", s.urgent > 0); });
       all('[data-live="concern-box"]').forEach(function (el) { el.classList.toggle("is-concern", s.concern > 0); });
       all('[data-live="undelivered-box"]').forEach(function (el) { el.classList.toggle("is-warn", s.undelivered > 0); });
+      // The tab says how many urgent tickets wait, so a moderator on another
+      // tab sees one arrive; a rise is announced assertively (no question
+      // text, only the count).
+      var t = document.querySelector("title[data-base]");
+      if (t) { document.title = (s.urgent ? "(" + s.urgent + " urgent) " : "") + t.getAttribute("data-base"); }
+      if (first !== null && s.urgent > lastUrgent) {
+        all('[data-live="urgent-alert"]').forEach(function (el) {
+          el.textContent = "New urgent question: " + s.urgent + " urgent waiting.";
+        });
+      }
+      lastUrgent = s.urgent;
       var key = s.open + "/" + s.claimed + "/" + s.urgent + "/" + (s.concern || 0) + "/" + s.undelivered;
       if (first === null) { first = key; return; }
       if (key !== first) {
