@@ -376,7 +376,7 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, p principal)
 	row := func(t store.Ticket) queueRow {
 		row := queueRow{ID: t.ID, Excerpt: excerpt(t.Question, 160), Category: categoryLabel(t.Category), State: string(t.State),
 			StateLabel: stateLabel(t.State), Age: humanAge(now.Sub(t.CreatedAt)), Urgent: t.Urgent,
-			Tier: tierOf(t), Why: whyLabel(t.Why)}
+			Tier: tierOf(t), Why: t.WhyLabel()}
 		if t.State == store.TicketClaimed {
 			row.ClaimedBy = t.ClaimedBy
 		}
@@ -477,7 +477,7 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, p princip
 	// the asker's data is gone.
 	d.CanBlock = d.CanAct && t.State != store.TicketForgotten && t.State != store.TicketExpired && !d.ClaimedByOther
 	d.Category = categoryLabel(t.Category)
-	d.Why = whyLabel(t.Why)
+	d.Why = t.WhyLabel()
 	if fs.preview != nil {
 		d.Preview, d.HasPreview = askerHTML(*fs.preview), true
 	}

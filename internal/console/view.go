@@ -203,17 +203,3 @@ func tierOf(t store.Ticket) string {
 	}
 	return ""
 }
-
-// whyLabel says for staff what set a ticket's tier: "rule suicide-plan" or
-// "model 0.93". It is built from the rule id or score only, never from
-// asker text.
-func whyLabel(why string) string {
-	why = strings.TrimSpace(why)
-	switch {
-	case why == "":
-		return ""
-	case strings.HasPrefix(why, "model"):
-		return why
-	}
-	return "rule " + why
-}

@@ -654,9 +654,10 @@ var (
 	metricDecisions = map[string]bool{DecisionCrisis: true, DecisionAnswer: true, DecisionSuggest: true,
 		DecisionQueue: true, DecisionOutOfScope: true, DecisionTooLong: true, DecisionRefused: true,
 		DecisionRefused + ":concern": true}
-	metricActions = map[string]bool{"helpful": true, "not_helpful": true, "faq": true, "more": true,
+	metricActions = map[string]bool{strings.TrimSuffix(ActionHelpful, ":"): true, strings.TrimSuffix(ActionNotHelpful, ":"): true,
+		strings.TrimSuffix(ActionShowFAQ, ":"): true, strings.TrimSuffix(ActionMore, ":"): true,
 		ActionAskTherapist: true, ActionBook: true, ActionForget: true, ActionHelp: true, ActionPrivacy: true}
-	metricPlatforms = map[string]bool{"web": true, "telegram": true, "slack": true, "cli": true}
+	metricPlatforms = map[string]bool{"web": true, "telegram": true, "slack": true}
 )
 
 // metricDecision is decision if it is one of the fixed labels, else the

@@ -21,14 +21,21 @@ const DecisionRefused = "refused"
 // and answer an emergency before it confirms the message to its platform.
 // A command or an empty text is never urgent, as in Refused.
 func (e *Engine) Urgent(text string) bool {
+	text, ok := asMessage(text)
+	return ok && e.opts.Safety.Assess(text).Crisis
+}
+
+// asMessage is text as the safety check reads it (valid UTF-8, trimmed),
+// and false for what is not a message: an empty text or a command.
+func asMessage(text string) (string, bool) {
 	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
 	if text == "" {
-		return false
+		return "", false
 	}
 	if _, ok := command(text); ok {
-		return false
+		return "", false
 	}
-	return e.opts.Safety.Assess(text).Crisis
+	return text, true
 }
 
 // Refused is what an adapter calls, instead of answering with its own
@@ -71,11 +78,8 @@ func (e *Engine) Refused(ctx context.Context, in Inbound, refusal string) ([]Rep
 	if in.Action != "" {
 		return refuse()
 	}
-	text := strings.TrimSpace(strings.ToValidUTF8(in.Text, "\uFFFD"))
-	if text == "" {
-		return refuse()
-	}
-	if _, ok := command(text); ok {
+	text, ok := asMessage(in.Text)
+	if !ok {
 		return refuse()
 	}
 	c := e.Classify(text)

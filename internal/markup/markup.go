@@ -100,15 +100,10 @@ func Inline(s string) []Span {
 				continue
 			}
 		case s[i] == '[':
-			if j := strings.Index(s[i:], "]("); j > 0 {
-				if k := strings.IndexByte(s[i+j+2:], ')'); k > 0 {
-					label, link := s[i+1:i+j], s[i+j+2:i+j+2+k]
-					if SafeURL(link) {
-						emit(Span{Text: label, URL: link})
-						i += j + 3 + k
-						continue
-					}
-				}
+			if label, link, end, ok := linkAt(s, i); ok {
+				emit(Span{Text: label, URL: link})
+				i = end
+				continue
 			}
 		}
 		b.WriteByte(s[i])
@@ -118,6 +113,60 @@ func Inline(s string) []Span {
 		out = append(out, Span{Text: b.String()})
 	}
 	return out
+}
+
+// linkAt reads the link that starts at s[i] ('['), as HTML renders one:
+// the first "](" after it, then the first ')', with a SafeURL between.
+// end is the index just after the ')'.
+func linkAt(s string, i int) (label, link string, end int, ok bool) {
+	j := strings.Index(s[i:], "](")
+	if j <= 0 {
+		return "", "", 0, false
+	}
+	k := strings.IndexByte(s[i+j+2:], ')')
+	if k <= 0 {
+		return "", "", 0, false
+	}
+	label, link = s[i+1:i+j], s[i+j+2:i+j+2+k]
+	if !SafeURL(link) {
+		return "", "", 0, false
+	}
+	return label, link, i + j + 3 + k, true
+}
+
+// RewriteLinks replaces every link in text that keep refuses with what
+// replace returns for its label and URL, and reports how many it replaced.
+// It reads links exactly as HTML renders them (linkAt), across line breaks
+// too (an item's lines are joined before rendering), and repeats until a
+// pass replaces nothing: a replacement can join a '[' before it to a "]("
+// after it into a new link, and that one must go as well. replace must not
+// return a link keep refuses, or the loop would not end.
+func RewriteLinks(text string, keep func(url string) bool, replace func(label, url string) string) (string, int) {
+	total := 0
+	for {
+		var b strings.Builder
+		n := 0
+		for i := 0; i < len(text); {
+			if text[i] == '[' {
+				if label, link, end, ok := linkAt(text, i); ok {
+					if keep(link) {
+						b.WriteString(text[i:end])
+					} else {
+						b.WriteString(replace(label, link))
+						n++
+					}
+					i = end
+					continue
+				}
+			}
+			b.WriteByte(text[i])
+			i++
+		}
+		if n == 0 {
+			return text, total
+		}
+		text, total = b.String(), total+n
+	}
 }
 
 func isWord(c byte) bool {

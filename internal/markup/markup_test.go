@@ -62,3 +62,21 @@ func FuzzHTML(f *testing.F) {
 		}
 	})
 }
+
+// TestRewriteLinks: links are found as HTML renders them; kept ones are
+// copied unchanged, and what replace returns is read again until no
+// refused link is left.
+func TestRewriteLinks(t *testing.T) {
+	text := "See [a](https://ok.example/x) and [b](https://bad.example/y).\n\n- [c\nd](https://bad.example/z)"
+	keep := func(u string) bool { return strings.HasPrefix(u, "https://ok.example/") }
+	got, n := RewriteLinks(text, keep, func(label, _ string) string { return label })
+	if want := "See [a](https://ok.example/x) and b.\n\n- c\nd"; got != want || n != 2 {
+		t.Errorf("RewriteLinks = %q, %d; want %q, 2", got, n, want)
+	}
+	if got, n := RewriteLinks(text, func(string) bool { return true }, nil); got != text || n != 0 {
+		t.Errorf("keeping every link changed the text: %q, %d", got, n)
+	}
+	if got, n := RewriteLinks("[x](javascript:alert(1)) [y](", keep, nil); n != 0 || got != "[x](javascript:alert(1)) [y](" {
+		t.Errorf("not links: %q, %d", got, n)
+	}
+}

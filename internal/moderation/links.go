@@ -19,33 +19,16 @@ import (
 func defangLinks(text, bookingURL string) (string, int) {
 	allowedHost := ""
 	if u, err := url.Parse(bookingURL); err == nil {
-		allowedHost = strings.ToLower(u.Hostname())
+		allowedHost = u.Hostname()
 	}
-	var b strings.Builder
-	removed := 0
-	for i := 0; i < len(text); {
-		if text[i] == '[' {
-			if j := strings.Index(text[i:], "]("); j > 0 {
-				if k := strings.IndexByte(text[i+j+2:], ')'); k > 0 {
-					label, link := text[i+1:i+j], text[i+j+2:i+j+2+k]
-					if !strings.ContainsAny(label, "\n") && markup.SafeURL(link) {
-						if u, err := url.Parse(link); err == nil && allowedHost != "" && strings.EqualFold(u.Hostname(), allowedHost) && u.Scheme != "mailto" {
-							b.WriteString(text[i : i+j+3+k])
-						} else {
-							b.WriteString(label)
-							b.WriteString(" [link removed: ")
-							b.WriteString(strings.NewReplacer("[", "%5B", "]", "%5D", "(", "%28", ")", "%29").Replace(link))
-							b.WriteString("]")
-							removed++
-						}
-						i += j + 3 + k
-						continue
-					}
-				}
-			}
-		}
-		b.WriteByte(text[i])
-		i++
+	keep := func(link string) bool {
+		u, err := url.Parse(link)
+		return err == nil && allowedHost != "" && u.Scheme != "mailto" && strings.EqualFold(u.Hostname(), allowedHost)
 	}
-	return b.String(), removed
+	// The URL stays readable but can never form a link again: its
+	// brackets and parentheses are escaped.
+	esc := strings.NewReplacer("[", "%5B", "]", "%5D", "(", "%28", ")", "%29")
+	return markup.RewriteLinks(text, keep, func(label, link string) string {
+		return label + " [link removed: " + esc.Replace(link) + "]"
+	})
 }

@@ -21,6 +21,11 @@ func TestDefangLinks(t *testing.T) {
 		{"no links at all", "no links at all", 0},
 		{"[unclosed](http://evil.example", "[unclosed](http://evil.example", 0},
 		{"", "", 0},
+		// A label across lines renders as one link once the lines are joined.
+		{"[Book\nhere](http://evil.example)", "Book\nhere [link removed: http://evil.example]", 1},
+		// Removing one link must not leave another formed from its remains.
+		{"[a [b](http://evil.example) c](http://evil2.example)", "a b [link removed: http://evil.example] c [link removed: http://evil2.example]", 2},
+		{"[a](http://evil.example)(http://evil2.example)", "a link removed: http://evil.example [link removed: http://evil2.example]", 2},
 	}
 	for _, tt := range tests {
 		got, n := defangLinks(tt.in, booking)

@@ -279,7 +279,7 @@ func (a *App) ticketMessage(t store.Ticket, ref ticketRef) ([]slackgo.Block, str
 		if t.Category != "" {
 			line += " — " + escape(truncateRunes(t.Category, 80))
 		}
-		if w := tierWhy(t.Why); w != "" {
+		if w := t.WhyLabel(); w != "" {
 			line += " · _" + escape(truncateRunes(w, 80)) + "_"
 		}
 		blocks = append(blocks, section(md(line)))
@@ -440,14 +440,4 @@ func (a *App) ticketButtons(t store.Ticket, ref ticketRef) slackgo.Block {
 		return nil
 	}
 	return slackgo.NewActionBlock("candid_mod_actions", els...)
-}
-
-// tierWhy says what set a ticket's tier, for moderators: "rule <id>" or
-// "model 0.93". It holds a rule id or a score, never asker text.
-func tierWhy(why string) string {
-	why = strings.TrimSpace(why)
-	if why == "" || strings.HasPrefix(why, "model") {
-		return why
-	}
-	return "rule " + why
 }

@@ -279,7 +279,9 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	if len(key) > 512 {
 		key = key[:512]
 	}
-	addrKey := "addr\x00" + clientKey
+	// A name key starts with the name; the address key starts with a NUL,
+	// which no account name (ValidName) can, so no account shares it.
+	addrKey := "\x00addr\x00" + clientKey
 	if len(addrKey) > 512 {
 		addrKey = addrKey[:512]
 	}

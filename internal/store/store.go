@@ -19,6 +19,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -112,6 +113,17 @@ func (t Ticket) SafetyRank() int {
 		return RankConcern
 	}
 	return RankOrdinary
+}
+
+// WhyLabel says for staff what set t's tier: "rule suicide-plan" for a
+// crisis rule's id, "model 0.93" for the learned layer's score, "" when
+// nothing did. It is built from Why alone, which never holds asker text.
+func (t Ticket) WhyLabel() string {
+	why := strings.TrimSpace(t.Why)
+	if why == "" || strings.HasPrefix(why, "model") {
+		return why
+	}
+	return "rule " + why
 }
 
 // Ticket is a question waiting for (or answered by) the clinic's staff.

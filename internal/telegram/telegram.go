@@ -544,7 +544,8 @@ var errNotRunning = errors.New("telegram: not running")
 // lost to the cap. Marking before processing makes handling at-most-once:
 // after a crash, an update that was queued but not yet handled is lost
 // rather than answered twice (an urgent ticket that overflow opened is
-// already stored by then).
+// already stored by then). An emergency is the exception: acceptUrgent
+// answers it before accept returns.
 func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
 	if chat := routeChat(&u); b.opts.Engine.Urgent(updateText(&u)) && b.disp.firstHasRoom(chat) {
 		return b.acceptUrgent(ctx, u, chat)
@@ -567,7 +568,7 @@ func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
 		b.disp.release()
 		return errNotRunning
 	}
-	first, err := b.opts.Store.Once(ctx, "telegram/update/"+strconv.FormatInt(b.self.ID, 10)+"/"+strconv.Itoa(u.UpdateID), updateOnceTTL)
+	first, err := b.opts.Store.Once(ctx, b.onceKey(&u), updateOnceTTL)
 	if err != nil {
 		b.disp.release()
 		return fmt.Errorf("telegram: de-duplicate update: %w", err)
@@ -581,6 +582,12 @@ func (b *Bot) accept(ctx context.Context, u tgbotapi.Update, wait bool) error {
 		b.overflow(ctx, work, api, &u)
 	}
 	return nil
+}
+
+// onceKey is the de-duplication key of an update: the bot and the update
+// id, never the chat or the sender.
+func (b *Bot) onceKey(u *tgbotapi.Update) string {
+	return "telegram/update/" + strconv.FormatInt(b.self.ID, 10) + "/" + strconv.Itoa(u.UpdateID)
 }
 
 // acceptUrgent handles a present danger before accept returns, so before
@@ -600,7 +607,7 @@ func (b *Bot) acceptUrgent(ctx context.Context, u tgbotapi.Update, chat int64) e
 	if work == nil || api == nil {
 		return errNotRunning
 	}
-	first, err := b.opts.Store.Once(ctx, "telegram/update/"+strconv.FormatInt(b.self.ID, 10)+"/"+strconv.Itoa(u.UpdateID), updateOnceTTL)
+	first, err := b.opts.Store.Once(ctx, b.onceKey(&u), updateOnceTTL)
 	if err != nil {
 		b.log.Error("telegram: cannot de-duplicate an urgent update; answering it anyway", "err", err)
 		first = true
