@@ -188,7 +188,7 @@ func TestLimitedAskerInDangerGetsHelp(t *testing.T) {
 						t.Error("the page does not show the crisis resources after the redirect")
 					}
 				} else {
-					if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "notice=") || !strings.Contains(loc, "too+quickly") {
+					if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "notice=") || !strings.Contains(loc, "notice=limited") {
 						t.Fatalf("form: %d to %q, want the limit notice", resp.StatusCode, loc)
 					}
 					if strings.Contains(page, tt.body) {

@@ -197,6 +197,31 @@ const (
 	limitedFormText = "You are sending messages too quickly. Please wait a moment."
 )
 
+// noticeText gives the only texts the page shows from its address (?notice=
+// carries a code, never text): a link from anyone else cannot make the
+// clinic's own page show a fake message, such as a false crisis number.
+func noticeText(code string) string {
+	switch code {
+	case "empty":
+		return "Type a question first."
+	case "button":
+		return "That button did not work. Please try again."
+	case "limited":
+		return limitedFormText
+	case "failed":
+		return "Something went wrong and your message was not processed. Please try again."
+	}
+	return ""
+}
+
+// noticeURL is where a form post goes back to with a notice code.
+func noticeURL(code string) string {
+	if noticeText(code) == "" {
+		panic("web: unknown notice code " + code) // a programming error, caught by the tests
+	}
+	return "/?notice=" + code + "#compose"
+}
+
 // allow applies the per-asker and per-client limits. When either refuses,
 // it reports how long until both would allow.
 func (c *Chat) allow(r *http.Request, handle string) (bool, time.Duration) {
@@ -400,10 +425,7 @@ func (c *Chat) securityHeaders(w http.ResponseWriter) {
 
 func (c *Chat) page(w http.ResponseWriter, r *http.Request) {
 	c.securityHeaders(w)
-	d := pageData{Clinic: c.opts.ClinicName, EmergencyLine: c.opts.EmergencyLine, Notice: r.URL.Query().Get("notice")}
-	if len(d.Notice) > 200 {
-		d.Notice = ""
-	}
+	d := pageData{Clinic: c.opts.ClinicName, EmergencyLine: c.opts.EmergencyLine, Notice: noticeText(r.URL.Query().Get("notice"))}
 	if handle, ok := c.existingSession(r); ok {
 		msgs, err := c.opts.Engine.History(r.Context(), handle, historySize)
 		if err != nil {
@@ -445,7 +467,7 @@ func (c *Chat) formMessage(w http.ResponseWriter, r *http.Request) {
 	c.form(w, r, func(in *conversation.Inbound) string {
 		in.Text = r.PostFormValue("text")
 		if strings.TrimSpace(in.Text) == "" {
-			return "Type a question first."
+			return "empty"
 		}
 		return ""
 	})
@@ -455,7 +477,7 @@ func (c *Chat) formAction(w http.ResponseWriter, r *http.Request) {
 	c.form(w, r, func(in *conversation.Inbound) string {
 		in.Action = r.PostFormValue("action")
 		if in.Action == "" || len(in.Action) > 200 {
-			return "That button did not work. Please try again."
+			return "button"
 		}
 		return ""
 	})
@@ -473,25 +495,25 @@ func (c *Chat) form(w http.ResponseWriter, r *http.Request, fill func(*conversat
 	}
 	handle := c.session(w, r)
 	var in conversation.Inbound
-	if msg := fill(&in); msg != "" {
-		http.Redirect(w, r, "/?notice="+url.QueryEscape(msg)+"#compose", http.StatusSeeOther)
+	if code := fill(&in); code != "" {
+		http.Redirect(w, r, noticeURL(code), http.StatusSeeOther)
 		return
 	}
 	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
 	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
-	if ok, _ := c.asker.Allow(r.Context(), handle); !ok {
+	if ok, _ := c.allow(r, handle); !ok {
 		// The engine keeps the help in the chat's history, which the page
 		// shows after the redirect.
 		if c.refused(r.Context(), in, limitedFormText) != nil {
 			http.Redirect(w, r, "/#latest", http.StatusSeeOther)
 			return
 		}
-		http.Redirect(w, r, "/?notice="+url.QueryEscape(limitedFormText)+"#compose", http.StatusSeeOther)
+		http.Redirect(w, r, noticeURL("limited"), http.StatusSeeOther)
 		return
 	}
 	if _, err := c.opts.Engine.Handle(r.Context(), in); err != nil {
 		c.log.ErrorContext(r.Context(), "web chat: engine failed", "err", err)
-		http.Redirect(w, r, "/?notice="+url.QueryEscape("Something went wrong and your message was not processed. Please try again.")+"#compose", http.StatusSeeOther)
+		http.Redirect(w, r, noticeURL("failed"), http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/#latest", http.StatusSeeOther)
