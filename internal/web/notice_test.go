@@ -59,3 +59,76 @@ func TestFormObeysClientLimit(t *testing.T) {
 		t.Error("a message over the address budget was handled")
 	}
 }
+
+// TestCookieMustBeSigned: a cookie value this server did not sign (planted
+// or guessed, or of the old unsigned shape) is never a session: the asker
+// gets a new cookie and none of the planted session's history.
+func TestCookieMustBeSigned(t *testing.T) {
+	f := newLimitFixture(t, 60, 10)
+	victim := f.asker()
+	if resp := f.form(t, victim, ordinary); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("form: %d", resp.StatusCode)
+	}
+	u, _ := url.Parse(f.srv.URL)
+	var signed string
+	for _, ck := range victim.Jar.Cookies(u) {
+		if ck.Name == CookieName {
+			signed = ck.Value
+		}
+	}
+	id, sig, ok := strings.Cut(signed, ".")
+	if !ok || len(id) != 22 || len(sig) != 22 {
+		t.Fatalf("cookie %q is not an ID and a signature", signed)
+	}
+	other := strings.Repeat("A", 22)
+	for name, v := range map[string]string{
+		"unsigned ID":          id,
+		"signature of another": other + "." + sig,
+		"tampered signature":   id + "." + strings.Repeat("A", 22),
+		"hostile":              "<script>" + strings.Repeat("x", 5000),
+		"empty":                "",
+	} {
+		t.Run(name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", f.srv.URL+"/", nil)
+			req.AddCookie(&http.Cookie{Name: CookieName, Value: v})
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), ordinary) {
+				t.Error("a cookie the server did not sign opened the chat's history")
+			}
+			var fresh string
+			for _, ck := range resp.Cookies() {
+				if ck.Name == CookieName {
+					fresh = ck.Value
+				}
+			}
+			if fresh == "" || fresh == v {
+				t.Errorf("no new cookie issued for %q", v)
+			}
+		})
+	}
+	// The signed cookie still opens its own history.
+	if page := f.page(t, victim); !strings.Contains(page, ordinary) {
+		t.Error("the signed cookie lost its history")
+	}
+}
+
+// TestSecureCookieHostPrefix: with secure cookies the name has the __Host-
+// prefix, which browsers let only this host set (no subdomain can plant it).
+func TestSecureCookieHostPrefix(t *testing.T) {
+	f := newFixture(t, Options{SecureCookies: true})
+	resp, _ := f.post(t, "/api/v1/chat/messages", "application/json", `{"text":"hi"}`)
+	var ck *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "__Host-"+CookieName {
+			ck = c
+		}
+	}
+	if ck == nil || !ck.Secure || ck.Path != "/" || ck.Domain != "" {
+		t.Fatalf("cookies %v: want a Secure __Host-%s with Path=/ and no Domain", resp.Cookies(), CookieName)
+	}
+}

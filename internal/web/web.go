@@ -7,6 +7,7 @@
 package web
 
 import (
+	"crypto/subtle"
 	"github.com/candid-app/candid/internal/clientip"
 
 	"context"
@@ -167,28 +168,60 @@ func (c *Chat) static() http.Handler {
 	})
 }
 
-var cookiePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`)
+var cookiePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}$`)
+
+// The chat cookie is an ID and the server's signature of it. A value the
+// server never issued (planted by someone who wants to read a victim's chat
+// later, or guessed) is refused and replaced. With secure cookies the name
+// carries the __Host- prefix, so that no other site or subdomain can set it.
+func (c *Chat) cookieName() string {
+	if c.opts.SecureCookies {
+		return "__Host-" + CookieName
+	}
+	return CookieName
+}
+
+func (c *Chat) signCookie(id string) string {
+	return id + "." + c.opts.Keys.Digest("web-cookie", id)[2:24]
+}
+
+// cookieID returns the ID of a cookie value this server signed.
+func (c *Chat) cookieID(v string) (string, bool) {
+	if !cookiePattern.MatchString(v) {
+		return "", false
+	}
+	id := v[:22]
+	if subtle.ConstantTimeCompare([]byte(c.signCookie(id)), []byte(v)) != 1 {
+		return "", false
+	}
+	return id, true
+}
 
 // session returns the asker's handle, issuing a new session cookie when
 // there is none (or it is not one of ours).
 func (c *Chat) session(w http.ResponseWriter, r *http.Request) string {
-	if ck, err := r.Cookie(CookieName); err == nil && cookiePattern.MatchString(ck.Value) {
-		return c.opts.Keys.Handle("web", ck.Value)
+	if h, ok := c.existingSession(r); ok {
+		return h
 	}
-	v := identity.NewID()
+	id := identity.NewID()
 	http.SetCookie(w, &http.Cookie{
-		Name: CookieName, Value: v, Path: "/", HttpOnly: true, Secure: c.opts.SecureCookies,
+		Name: c.cookieName(), Value: c.signCookie(id), Path: "/", HttpOnly: true, Secure: c.opts.SecureCookies,
 		SameSite: http.SameSiteStrictMode, MaxAge: int(c.opts.CookieTTL.Seconds()),
 	})
-	return c.opts.Keys.Handle("web", v)
+	return c.opts.Keys.Handle("web", id)
 }
 
 // existingSession is session without issuing a cookie (for reads).
 func (c *Chat) existingSession(r *http.Request) (string, bool) {
-	if ck, err := r.Cookie(CookieName); err == nil && cookiePattern.MatchString(ck.Value) {
-		return c.opts.Keys.Handle("web", ck.Value), true
+	ck, err := r.Cookie(c.cookieName())
+	if err != nil {
+		return "", false
 	}
-	return "", false
+	id, ok := c.cookieID(ck.Value)
+	if !ok {
+		return "", false
+	}
+	return c.opts.Keys.Handle("web", id), true
 }
 
 // What a limited asker is told (unless what they wrote needs help).
