@@ -174,6 +174,7 @@ type App struct {
 
 	botMu     sync.Mutex
 	botUserID string // learnt from auth.test; messages from it are ignored
+	teamID    string // learnt from auth.test; payloads from another team are refused
 
 	followMu sync.Mutex
 	pending  map[string]pendingTicket // ticket events waiting for the channel follower
@@ -357,6 +358,7 @@ func (a *App) whoAmI(ctx context.Context) error {
 		if err == nil {
 			a.botMu.Lock()
 			a.botUserID = resp.UserID
+			a.teamID = resp.TeamID
 			a.botMu.Unlock()
 			a.log.InfoContext(ctx, "slack: connected", "mode", a.mode)
 			return nil
@@ -371,6 +373,29 @@ func (a *App) whoAmI(ctx context.Context) error {
 		}
 		wait = min(2*wait, time.Minute)
 	}
+}
+
+// Why a payload's team is refused.
+var (
+	errTeamUnknown = errors.New("slack: the bot's workspace is not known yet (auth.test has not answered); Slack will retry")
+	errOtherTeam   = errors.New("slack: a payload from another workspace was refused")
+)
+
+// checkTeam reports whether a payload's team is the workspace the bot token
+// belongs to. Slack signs every payload for the app, but an app installed in
+// a second workspace (or a payload replayed from one) must not act on this
+// clinic's tickets or speak for its askers; the bot could not answer there
+// anyway. Before auth.test has answered, no team is known.
+func (a *App) checkTeam(team string) error {
+	a.botMu.Lock()
+	defer a.botMu.Unlock()
+	switch {
+	case a.teamID == "":
+		return errTeamUnknown
+	case team != a.teamID:
+		return errOtherTeam
+	}
+	return nil
 }
 
 func (a *App) isBot(user string) bool {

@@ -156,6 +156,13 @@ func (a *App) handleEvent(ctx context.Context, env eventEnvelope) error {
 		a.log.WarnContext(ctx, "slack: event without a usable event_id ignored")
 		return nil
 	}
+	switch err := a.checkTeam(env.TeamID); {
+	case errors.Is(err, errTeamUnknown):
+		return err // not acknowledged: Slack sends it again
+	case err != nil:
+		a.log.WarnContext(ctx, "slack: event from another workspace ignored")
+		return nil
+	}
 	fresh, err := a.store.Once(ctx, "slack:event:"+env.EventID, eventOnceTTL)
 	if err != nil {
 		return fmt.Errorf("slack: record event: %w", err)
@@ -353,6 +360,13 @@ func (a *App) handleSlash(ctx context.Context, cmd slackgo.SlashCommand) map[str
 	}
 	if !userIDRE.MatchString(cmd.UserID) || !teamIDRE.MatchString(cmd.TeamID) {
 		return ephemeral("Sorry, I could not read that command.")
+	}
+	switch err := a.checkTeam(cmd.TeamID); {
+	case errors.Is(err, errTeamUnknown):
+		return ephemeral("I am still starting up. Please send that again in a minute.")
+	case err != nil:
+		a.log.WarnContext(ctx, "slack: command from another workspace refused")
+		return ephemeral("Sorry, this app does not serve this workspace.")
 	}
 	name := cmd.Command
 	if name == "" || len(name) > 32 {

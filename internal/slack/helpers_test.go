@@ -98,6 +98,12 @@ func newFakeSlack(t testing.TB, custom ...slacktest.Binder) *fakeSlack {
 		for _, m := range fakeMethods {
 			c.Handle("/"+m, f.handler(m))
 		}
+		// The bot and its workspace, as auth.test reports them: payloads
+		// from any other team are refused.
+		c.Handle("/auth.test", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"ok":true,"url":"https://clinic.slack.com/","team":"Clinic","user":"candid","team_id":"` + testTeam + `","user_id":"` + testBotUser + `","bot_id":"B0CANDID01"}`))
+		})
 	})...)
 	f.srv.Start()
 	t.Cleanup(f.srv.Stop)
@@ -384,6 +390,9 @@ type harnessOptions struct {
 	wrapStore func(Store) Store
 	// slack adds handlers to the fake Slack (they win over the stock ones).
 	slack slacktest.Binder
+	// teamUnknown: the app has not learnt its workspace (auth.test has not
+	// answered yet).
+	teamUnknown bool
 }
 
 func newHarness(t *testing.T, o harnessOptions) *harness {
@@ -440,6 +449,12 @@ func newHarness(t *testing.T, o harnessOptions) *harness {
 	h.app, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !o.teamUnknown {
+		// As auth.test would have told it; run() asks again.
+		h.app.botMu.Lock()
+		h.app.teamID = testTeam
+		h.app.botMu.Unlock()
 	}
 	h.mod.RegisterSender("slack", h.app)
 	h.mux = http.NewServeMux()

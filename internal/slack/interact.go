@@ -39,6 +39,17 @@ func actor(user string) moderation.Actor {
 // modal submission). It returns what to acknowledge with: nil for an empty
 // acknowledgement, or a view_submission response.
 func (a *App) handleInteraction(ctx context.Context, cb *slackgo.InteractionCallback) *slackgo.ViewSubmissionResponse {
+	team := cb.Team.ID
+	if team == "" {
+		team = cb.User.TeamID
+	}
+	if err := a.checkTeam(team); err != nil {
+		a.log.WarnContext(ctx, "slack: interaction refused", "err", err)
+		if cb.Type == slackgo.InteractionTypeViewSubmission {
+			return messageView("This app does not serve this workspace, or is still starting up. Nothing was changed.")
+		}
+		return nil
+	}
 	switch cb.Type {
 	case slackgo.InteractionTypeBlockActions:
 		if len(cb.ActionCallback.BlockActions) == 0 || cb.ActionCallback.BlockActions[0] == nil {
