@@ -131,6 +131,9 @@ func (a *app) vars() faq.Vars {
 // build wires the service from its configuration.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
+	if err := secureDataDir(cfg.Data, log); err != nil {
+		return nil, err
+	}
 	keyDir := filepath.Join(cfg.Data, "keys")
 	if cfg.Store == "redis" {
 		// Replicas must share keys: the operator provides the same files to each.
