@@ -46,7 +46,7 @@ func TestSecureDataDir(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := tt.setup(t)
 			var logs logtest.Buffer
-			err := secureDataDir(dir, slog.New(slog.NewTextHandler(&logs, nil)))
+			err := secureDataDir(dir, true, slog.New(slog.NewTextHandler(&logs, nil)))
 			if tt.errText != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errText) {
 					t.Fatalf("err %v, want %q", err, tt.errText)

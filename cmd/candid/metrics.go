@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/candid-app/candid/internal/moderation"
@@ -75,4 +77,52 @@ func (m *metrics) handler(q queueReader) http.Handler {
 		undeliv: prometheus.NewDesc("candid_answers_undelivered", "Answered tickets whose delivery failed.", nil, nil),
 	})
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// metricsAccess decides who reads /metrics. The counts are not asker text,
+// but the queue's urgent count and the traffic by channel are the clinic's
+// business, not the public's: on the main address (the one the public
+// reaches) /metrics needs the bearer token; with no token it is off there
+// and served only on metrics.listen, an address the operator keeps private.
+type metricsAccess struct {
+	token string
+	h     http.Handler
+}
+
+func (m metricsAccess) authorized(r *http.Request) bool {
+	if m.token == "" {
+		return false
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(got), []byte(m.token)) == 1
+}
+
+// public guards /metrics on the main address.
+func (m metricsAccess) public() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case m.token == "":
+			http.Error(w, "metrics are not served on this address: set metrics.listen (a private address) or metrics.token", http.StatusNotFound)
+		case !m.authorized(r):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="candid metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
+		default:
+			m.h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// private serves /metrics on metrics.listen: the token is asked for there
+// too when one is set.
+func (m metricsAccess) private() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if m.token != "" && !m.authorized(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="candid metrics"`)
+			http.Error(w, "metrics need Authorization: Bearer <metrics.token>", http.StatusUnauthorized)
+			return
+		}
+		m.h.ServeHTTP(w, r)
+	}))
+	return mux
 }

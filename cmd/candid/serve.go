@@ -119,8 +119,11 @@ type app struct {
 	engine  *conversation.Engine
 	console *console.Console
 	handler http.Handler
-	metrics *metrics
-	runners []func(context.Context) error
+	// metricsAccess serves /metrics on the main address and, when
+	// metrics.listen is set, on its own.
+	metricsAccess metricsAccess
+	metrics       *metrics
+	runners       []func(context.Context) error
 }
 
 func (a *app) vars() faq.Vars {
@@ -131,7 +134,7 @@ func (a *app) vars() faq.Vars {
 // build wires the service from its configuration.
 func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log}
-	if err := secureDataDir(cfg.Data, log); err != nil {
+	if err := secureDataDir(cfg.Data, cfg.Store != "redis", log); err != nil {
 		return nil, err
 	}
 	keyDir := filepath.Join(cfg.Data, "keys")
@@ -231,7 +234,8 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	cons.Register(mux)
 	a.console = cons
 	mux.HandleFunc("GET /healthz", a.healthz)
-	mux.Handle("GET /metrics", a.metrics.handler(a.mod))
+	a.metricsAccess = metricsAccess{token: cfg.MetricsToken, h: a.metrics.handler(a.mod)}
+	mux.Handle("GET /metrics", a.metricsAccess.public())
 	if err := a.adapters(ctx, mux); err != nil {
 		return nil, err
 	}
@@ -333,6 +337,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another candid running? use --listen to pick another address)", cfg.Listen, err)
 	}
+	var mln net.Listener
+	if cfg.MetricsListen != "" {
+		if mln, err = net.Listen("tcp", cfg.MetricsListen); err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics.listen %s: %w (pick a free address, or leave it empty)", cfg.MetricsListen, err)
+		}
+	}
 	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
@@ -355,8 +366,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	}
 	log.Info("Candid is running", "web_chat", url, "console", strings.TrimSuffix(url, "/")+"/console/", "data", cfg.Data, "faq", a.lib.Current().Source)
 	srv.RegisterOnShutdown(a.console.Close) // ends the console's live streams
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if mln != nil {
+		msrv := &http.Server{Handler: a.metricsAccess.private(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+		go func() { errc <- msrv.Serve(mln) }()
+		defer msrv.Close()
+		log.Info("metrics served", "address", mln.Addr().String())
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

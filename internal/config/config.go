@@ -30,9 +30,13 @@ type Config struct {
 	// TrustedProxies lists the reverse proxies whose X-Forwarded-For is
 	// believed (clientip.Parse); checked when the configuration loads.
 	TrustedProxies string
-	LogLevel       string
-	LogFormat      string
-	ConfigFile     string
+	// MetricsListen is a second address that serves /metrics only;
+	// MetricsToken, when set, is the bearer token /metrics asks for.
+	MetricsListen string
+	MetricsToken  string
+	LogLevel      string
+	LogFormat     string
+	ConfigFile    string
 
 	ClinicName    string
 	BookingURL    string
@@ -142,6 +146,16 @@ func httpURL(p func(*Config) *string) func(*Config, string) error {
 	}
 }
 
+func metricsToken(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		if v != "" && (len(v) < 16 || strings.ContainsAny(v, " \t\r\n")) {
+			return errors.New("must be at least 16 characters with no spaces (for example the output of: openssl rand -hex 24)")
+		}
+		*p(c) = v
+		return nil
+	}
+}
+
 func proxies(p func(*Config) *string) func(*Config, string) error {
 	return func(c *Config, v string) error {
 		if _, err := clientip.Parse(v); err != nil {
@@ -160,6 +174,8 @@ func fields() []field {
 		{key: "faq", def: "", help: "FAQ folder (holding en/, lexicon.yaml, safety/); empty = ./faq when it exists, else the copy built into the binary", set: str(func(c *Config) *string { return &c.FAQDir })},
 		{key: "public_url", def: "", help: "the URL people reach the service at, e.g. https://ask.example.org; https makes cookies Secure", set: httpURL(func(c *Config) *string { return &c.PublicURL })},
 		{key: "trusted_proxies", env: "CANDID_TRUSTED_PROXIES", def: "", help: "comma-separated addresses or CIDR ranges of reverse proxies in front of the service (e.g. 127.0.0.1, 10.0.0.0/8): their X-Forwarded-For names the client for per-client rate limits; empty = the connection's address (every asker behind an untrusted proxy then shares one budget)", set: proxies(func(c *Config) *string { return &c.TrustedProxies })},
+		{key: "metrics.listen", env: "CANDID_METRICS_LISTEN", def: "", help: "a second address that serves only /metrics (e.g. 127.0.0.1:9464, or :9464 inside a pod network); empty = none", set: str(func(c *Config) *string { return &c.MetricsListen })},
+		{key: "metrics.token", env: "CANDID_METRICS_TOKEN", def: "", secret: true, help: "bearer token that /metrics requires (Authorization: Bearer …), at least 16 characters; with neither this nor metrics.listen, /metrics is off on the main address", set: metricsToken(func(c *Config) *string { return &c.MetricsToken })},
 		{key: "log.level", def: "info", help: "log level: debug, info, warn, error", set: oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error")},
 		{key: "log.format", def: "text", help: "log format: text or json", set: oneOf(func(c *Config) *string { return &c.LogFormat }, "text", "json")},
 
