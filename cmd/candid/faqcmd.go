@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/candid-app/candid/internal/content"
@@ -76,6 +77,7 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	today := fs.String("today", "", "check review dates as of this day (YYYY-MM-DD; default today)")
 	strict := fs.Bool("strict", false, "treat warnings as errors")
+	review := fs.Bool("review", false, "list only the entries a clinician needs to review (drafts, and reviews expired or due), overdue first; exits 0")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,6 +112,9 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 	dirs, err := localeDirs(filepath.Clean(dir))
 	if err != nil {
 		return err
+	}
+	if *review {
+		return faqReviewList(stdout, dirs, opts)
 	}
 	var errs, warns, entries, drafts int
 	for _, d := range dirs {
@@ -163,6 +168,29 @@ func faqLint(args []string, stdout, stderr io.Writer) error {
 	if errs > 0 || *strict && warns > 0 {
 		return exitError{code: 1}
 	}
+	return nil
+}
+
+// faqReviewList prints the clinical review queue of each locale folder.
+func faqReviewList(stdout io.Writer, dirs []string, opts faq.LintOptions) error {
+	total, overdue := 0, 0
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ENTRY\tFILE\tWHY")
+	for _, d := range dirs {
+		cat, _ := faq.Lint(os.DirFS(filepath.Dir(d)), filepath.Base(d), opts)
+		if cat == nil {
+			continue
+		}
+		for _, it := range faq.ReviewQueue(cat, opts) {
+			total++
+			if it.Overdue {
+				overdue++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", it.ID, filepath.Join(filepath.Dir(d), it.File), it.Reason)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintf(stdout, "%d entries need a clinician's review (%d overdue). A reviewer sets review.status: reviewed, review.by (a role, not a name) and review.date in the entry; see docs/curators.md.\n", total, overdue)
 	return nil
 }
 

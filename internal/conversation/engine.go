@@ -382,9 +382,19 @@ func (e *Engine) answer(id string) (Reply, bool) {
 	if !ok {
 		return r, false
 	}
-	r.Text = strings.TrimSpace(entry.Summary)
+	r.Text = strings.TrimSpace(entry.Summary) + reviewedNote(entry)
 	r.Buttons = append([]Button{{Label: LabelReadMore, Action: ActionMore + id}}, r.Buttons...)
 	return r, true
+}
+
+// reviewedNote is the line that tells an asker a clinician has checked the
+// answer. Only a reviewed entry has it: a draft never claims a review it has
+// not had (every shipped entry is a draft until a clinician signs it off).
+func reviewedNote(entry *faq.Entry) string {
+	if entry.IsDraft() || entry.Review.Date == "" {
+		return ""
+	}
+	return "\n\nReviewed by the clinic's therapists (" + entry.Review.Date + ")."
 }
 
 // fullAnswer renders an FAQ entry's whole answer with its buttons.
@@ -405,6 +415,9 @@ func (e *Engine) fullAnswer(id string) (Reply, bool) {
 	}
 	if e.opts.Vars.BookingURL != "" {
 		buttons = append(buttons, Button{Label: LabelBook, Action: ActionBook})
+	}
+	if note := reviewedNote(entry); note != "" {
+		text = strings.TrimSpace(text) + note
 	}
 	return Reply{Kind: KindAnswer, FAQID: id, Text: text, Buttons: buttons}, true
 }

@@ -186,6 +186,12 @@ func lintAnswer(e *Entry, v Vars) Problems {
 	if strings.TrimSpace(e.Answer) == "" {
 		return nil // Load reported the missing answer
 	}
+	read := stemSet(e.Summary + " " + e.Answer)
+	for i, f := range e.RedFlags {
+		if !redFlagTraced(f, read) {
+			add(true, e.Line("red_flags")+1+i, "red flag %q is not in the summary or the answer: askers never see red_flags, so say when to see a doctor in the text they read", f)
+		}
+	}
 	switch n := countWords(e.Summary); {
 	case strings.TrimSpace(e.Summary) == "":
 		add(true, e.lineOr("summary", "question"), "no summary: add two or three sentences that answer the question on their own (every channel shows them first)")
