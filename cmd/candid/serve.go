@@ -198,7 +198,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	}
 	a.mod, err = moderation.New(moderation.Options{Store: st, Logger: log, TicketRetention: retention,
 		ClinicName: cfg.ClinicName, BookingURL: cfg.BookingURL, FAQ: faqAnswers{a.lib, a.vars()},
-		WebhookURL: cfg.AlertWebhook, ConsoleURL: consoleURL, Drafter: drafter})
+		WebhookURL: cfg.AlertWebhook, OnCallURL: cfg.OnCallWebhook, ConsoleURL: consoleURL, Drafter: drafter})
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	}
 	chat.Register(mux)
 	cons, err := console.New(console.Options{Moderation: a.mod, Accounts: a.staff, FAQ: consoleFAQ(a.lib, a.vars()),
-		DraftsDir: cfg.DraftsDir, Logger: log, SecureCookies: secure, ClientIP: proxies})
+		DraftsDir: cfg.DraftsDir, Logger: log, SecureCookies: secure, ClientIP: proxies,
+		Crisis:         crisisGuide{a.lib, cfg.Region},
+		UrgentResponse: time.Duration(cfg.UrgentResponseMin) * time.Minute, ConcernResponse: time.Duration(cfg.ConcernResponseMin) * time.Minute})
 	if err != nil {
 		return nil, err
 	}

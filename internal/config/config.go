@@ -60,7 +60,12 @@ type Config struct {
 	RedisURL string
 
 	AlertWebhook string
-	DraftsDir    string
+	// OnCallWebhook is alerted when a moderator escalates an urgent or
+	// concern ticket; UrgentResponseMin and ConcernResponseMin are the
+	// response times the console counts down against.
+	OnCallWebhook                         string
+	UrgentResponseMin, ConcernResponseMin int
+	DraftsDir                             string
 
 	TelegramToken         string
 	TelegramAPIEndpoint   string
@@ -199,6 +204,9 @@ func fields() []field {
 		{key: "store", def: "bolt", help: "storage backend: bolt (embedded, one process) or redis (several replicas)", set: oneOf(func(c *Config) *string { return &c.Store }, "bolt", "redis")},
 		{key: "redis.url", env: "CANDID_REDIS_URL", def: "redis://127.0.0.1:6379/0", help: "Redis URL when store is redis", set: str(func(c *Config) *string { return &c.RedisURL })},
 
+		{key: "alerts.oncall_webhook", env: "CANDID_ONCALL_WEBHOOK", def: "", secret: true, help: "Slack-compatible incoming webhook that 'Alert the on-call clinician' posts to for an urgent or concern ticket (tier and link only, never the question); empty = the console says to call them directly", set: httpURL(func(c *Config) *string { return &c.OnCallWebhook })},
+		{key: "alerts.urgent_response_minutes", def: "15", help: "how soon the clinic answers an urgent ticket; the console's crisis panel counts down against it", set: intRange(func(c *Config) *int { return &c.UrgentResponseMin }, 1, 1440)},
+		{key: "alerts.concern_response_minutes", def: "240", help: "how soon the clinic answers a concern ticket (the crisis panel's clock)", set: intRange(func(c *Config) *int { return &c.ConcernResponseMin }, 1, 10080)},
 		{key: "alerts.webhook_url", env: "CANDID_ALERT_WEBHOOK", def: "", help: "Slack-compatible incoming webhook alerted when a ticket opens (no question text is sent)", set: httpURL(func(c *Config) *string { return &c.AlertWebhook })},
 		{key: "drafts_dir", def: "", help: "folder where curators' 'turn into FAQ draft' writes YAML files; empty = offer a download", set: str(func(c *Config) *string { return &c.DraftsDir })},
 

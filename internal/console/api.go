@@ -34,6 +34,8 @@ func classify(err error) (status int, code, msg string) {
 	case errors.Is(err, moderation.ErrConflict), errors.Is(err, moderation.ErrNotClaimer),
 		errors.Is(err, store.ErrConflict), errors.Is(err, staff.ErrExists):
 		return http.StatusConflict, "conflict", err.Error()
+	case errors.Is(err, moderation.ErrOnCallFailed):
+		return http.StatusBadGateway, "oncall_failed", err.Error()
 	case errors.Is(err, moderation.ErrIllegal):
 		return http.StatusConflict, "illegal", err.Error()
 	case errors.Is(err, moderation.ErrForbidden):

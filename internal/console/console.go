@@ -13,6 +13,7 @@
 package console
 
 import (
+	"cmp"
 	"github.com/candid-app/candid/internal/clientip"
 
 	"context"
@@ -43,6 +44,17 @@ type Moderation interface {
 	Preview(ans moderation.Answer) (string, error)
 	Audit(ctx context.Context, id string) ([]store.AuditEntry, error)
 	Subscribe() (<-chan moderation.Event, func())
+	Escalate(ctx context.Context, a moderation.Actor, id string) (store.Ticket, error)
+	CanEscalate() bool
+}
+
+// CrisisGuide gives the crisis protocol its words: what an asker in danger
+// was shown, and the clinic's safety-check reply (faq/safety/resources.yaml).
+// The serve command implements it over the safety resources and the
+// clinic's region.
+type CrisisGuide interface {
+	Shown(t store.Ticket) string
+	SafetyCheck(t store.Ticket) string
 }
 
 // Accounts is what the console needs from the staff service
@@ -112,6 +124,14 @@ type Options struct {
 	// ClientIP finds the client address the login limit keys on, behind
 	// the operator's trusted proxies (nil: the connection's).
 	ClientIP *clientip.Resolver
+	// Crisis shows, on urgent and concern tickets, what the asker was
+	// shown and the safety-check reply (nil: the panel shows the tier, the
+	// kind, the reason and the timer only).
+	Crisis CrisisGuide
+	// UrgentResponse and ConcernResponse are how soon the clinic promises
+	// a person reads and answers an urgent or a concern ticket; the crisis
+	// panel counts down against them (defaults 15 minutes and 4 hours).
+	UrgentResponse, ConcernResponse time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -125,6 +145,8 @@ type Console struct {
 	log      *slog.Logger
 	secure   bool
 	clientIP *clientip.Resolver
+	crisis   CrisisGuide
+	respond  map[int]time.Duration // by store.Ticket.SafetyRank
 	now      func() time.Time
 	pages    map[string]*template.Template
 	done     chan struct{}
@@ -151,8 +173,13 @@ func New(opts Options) (*Console, error) {
 		log:      opts.Logger,
 		secure:   opts.SecureCookies,
 		clientIP: opts.ClientIP,
-		now:      opts.Now,
-		done:     make(chan struct{}),
+		crisis:   opts.Crisis,
+		respond: map[int]time.Duration{
+			store.RankUrgent:  cmp.Or(opts.UrgentResponse, 15*time.Minute),
+			store.RankConcern: cmp.Or(opts.ConcernResponse, 4*time.Hour),
+		},
+		now:  opts.Now,
+		done: make(chan struct{}),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -195,6 +222,8 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.Handle("POST /console/tickets/{id}/preview", c.form(c.ticketAction(actPreview), roleActor))
 	mux.Handle("POST /console/tickets/{id}/reject", c.form(c.ticketAction(actReject), roleActor))
 	mux.Handle("POST /console/tickets/{id}/block", c.form(c.ticketAction(actBlock), roleActor))
+	mux.Handle("POST /console/tickets/{id}/escalate", c.form(c.ticketAction(actEscalate), roleActor))
+	mux.Handle("POST /console/tickets/{id}/safety-check", c.form(c.ticketAction(actSafetyCheck), roleActor))
 	mux.Handle("POST /console/tickets/{id}/faq-draft", c.form(c.faqDraft, roleCurator))
 	mux.Handle("GET /console/staff", c.page(c.staffPage, roleAdmin))
 	mux.Handle("POST /console/staff", c.form(c.staffAdd, roleAdmin))

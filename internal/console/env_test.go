@@ -43,6 +43,9 @@ type envOpts struct {
 	noDrafts  bool
 	drafter   moderation.Drafter
 	noBooking bool
+	crisis    CrisisGuide
+	onCallURL string
+	now       func() time.Time
 }
 
 func newEnv(t *testing.T, eo envOpts) *env {
@@ -59,6 +62,7 @@ func newEnv(t *testing.T, eo envOpts) *env {
 		BookingURL: "https://clinic.example/book",
 		FAQ:        moderation.MapFAQ{"performance-anxiety": faqAnswer},
 		Drafter:    eo.drafter,
+		OnCallURL:  eo.onCallURL,
 	}
 	if eo.noBooking {
 		mo.BookingURL = ""
@@ -77,7 +81,8 @@ func newEnv(t *testing.T, eo envOpts) *env {
 	}
 	con, err := New(Options{
 		Moderation: mod, Accounts: acc, Logger: log, SecureCookies: eo.secure, DraftsDir: e.drafts,
-		FAQ: FAQList{{ID: "performance-anxiety", Question: "Why am I nervous before sex?", Answer: faqAnswer}},
+		FAQ:    FAQList{{ID: "performance-anxiety", Question: "Why am I nervous before sex?", Answer: faqAnswer}},
+		Crisis: eo.crisis, Now: eo.now,
 	})
 	if err != nil {
 		t.Fatal(err)

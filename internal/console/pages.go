@@ -78,6 +78,7 @@ type ticketData struct {
 	Booking, HasPreview             bool
 	CanDraft, DraftsToDir           bool
 	DraftHint                       string
+	Crisis                          *crisisView
 }
 
 type candidateView struct {
@@ -407,6 +408,8 @@ const (
 	actPreview
 	actReject
 	actBlock
+	actEscalate
+	actSafetyCheck
 )
 
 // doneMessage is the confirmation after an action (a fixed set, so the
@@ -425,6 +428,10 @@ func doneMessage(code string) string {
 		return "Ticket rejected; the asker was told why."
 	case "blocked":
 		return "The asker is blocked. You never saw who they are."
+	case "escalated":
+		return "The on-call clinician was alerted; it is recorded in the history below."
+	case "safety-check":
+		return "Safety check sent. Its delivery to the asker is shown below; their reply comes in as a follow-up."
 	}
 	return ""
 }
@@ -514,6 +521,7 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, p princip
 		d.Audit = append(d.Audit, row)
 	}
 	d.CanDraft, d.DraftHint = draftable(t)
+	d.Crisis = c.crisisPanel(t, d, audit, now)
 	pg := c.newPage(r, p, "Question "+d.Short, "queue")
 	pg.Flash, pg.Error, pg.Ticket = flash, errMsg, d
 	c.render(w, r, status, "ticket", pg)
@@ -591,6 +599,12 @@ func (c *Console) ticketAction(act ticketAct) func(http.ResponseWriter, *http.Re
 				err = c.mod.BlockAsker(ctx, p.Actor, id, time.Duration(days)*24*time.Hour)
 				done = "blocked"
 			}
+		case actEscalate:
+			_, err = c.mod.Escalate(ctx, p.Actor, id)
+			done = "escalated"
+		case actSafetyCheck:
+			err = c.sendSafetyCheck(ctx, p.Actor, id)
+			done = "safety-check"
 		}
 		if err != nil {
 			status, _, msg := classify(err)

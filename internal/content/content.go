@@ -145,3 +145,8 @@ func (l *Live) Assess(t string) safety.Assessment { return l.Current().Detector.
 func (l *Live) Message(region string, a safety.Assessment) string {
 	return l.Current().Resources.Message(region, a)
 }
+
+// SafetyCheck is the clinic's safety-check reply for kind (Resources.SafetyCheck).
+func (l *Live) SafetyCheck(region string, kind safety.Kind, lang string) string {
+	return l.Current().Resources.SafetyCheck(region, kind, lang)
+}

@@ -66,6 +66,9 @@ type Options struct {
 	WebhookURL string
 	// ConsoleURL is linked from the webhook alert (optional).
 	ConsoleURL string
+	// OnCallURL, when set, is a Slack-incoming-webhook-compatible URL that
+	// Escalate alerts for an urgent or concern ticket (tier and link only).
+	OnCallURL  string
 	HTTPClient *http.Client // for the webhook (default: 10s timeout)
 
 	// DeliveryLease is how long a claimed outbox item is reserved for one
@@ -102,6 +105,7 @@ type Service struct {
 	faq          FAQ
 	drafter      Drafter
 	webhookURL   string
+	onCallURL    string
 	consoleURL   string
 	client       *http.Client
 	lease        time.Duration
@@ -149,6 +153,7 @@ func New(opts Options) (*Service, error) {
 		faq:          opts.FAQ,
 		drafter:      opts.Drafter,
 		webhookURL:   opts.WebhookURL,
+		onCallURL:    opts.OnCallURL,
 		consoleURL:   opts.ConsoleURL,
 		client:       opts.HTTPClient,
 		lease:        opts.DeliveryLease,
@@ -189,7 +194,7 @@ func New(opts Options) (*Service, error) {
 	if s.failedFor <= 0 {
 		s.failedFor = 72 * time.Hour
 	}
-	for name, raw := range map[string]string{"booking URL": s.bookingURL, "webhook URL": s.webhookURL, "console URL": s.consoleURL} {
+	for name, raw := range map[string]string{"booking URL": s.bookingURL, "webhook URL": s.webhookURL, "on-call webhook URL": s.onCallURL, "console URL": s.consoleURL} {
 		if raw == "" {
 			continue
 		}

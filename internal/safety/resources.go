@@ -38,6 +38,9 @@ type Resources struct {
 	alias   map[string]string // alias → region code
 	def     string
 	advice  map[Kind]map[string]string // kind → language → what to do first
+	// check is the safety-check reply a moderator sends in one step, by
+	// kind ("" for the default) and language.
+	check map[Kind]map[string]string
 }
 
 // LoadResources reads the crisis resources at path in fsys
@@ -49,11 +52,11 @@ func LoadResources(fsys fs.FS, path string) (*Resources, error) {
 	if err != nil {
 		return nil, err
 	}
-	top, err := f.mapping(root, "resources", "version", "default", "advice", "regions")
+	top, err := f.mapping(root, "resources", "version", "default", "advice", "safety_check", "regions")
 	if err != nil {
 		return nil, err
 	}
-	r := &Resources{regions: map[string]Region{}, alias: map[string]string{}, advice: map[Kind]map[string]string{}}
+	r := &Resources{regions: map[string]Region{}, alias: map[string]string{}, advice: map[Kind]map[string]string{}, check: map[Kind]map[string]string{}}
 	defLine := root.Line
 	var regions *yaml.Node
 	for _, p := range top {
@@ -75,6 +78,10 @@ func LoadResources(fsys fs.FS, path string) (*Resources, error) {
 			regions = p.v
 		case "advice":
 			if err := r.loadAdvice(f, p.v); err != nil {
+				return nil, err
+			}
+		case "safety_check":
+			if err := r.loadSafetyCheck(f, p.v); err != nil {
 				return nil, err
 			}
 		}

@@ -1,0 +1,104 @@
+package console
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/candid-app/candid/internal/store"
+)
+
+// fixedGuide is a CrisisGuide with fixed words.
+type fixedGuide struct{ shown, check string }
+
+func (g fixedGuide) Shown(store.Ticket) string       { return g.shown }
+func (g fixedGuide) SafetyCheck(store.Ticket) string { return g.check }
+
+func TestCrisisPanel(t *testing.T) {
+	var mu sync.Mutex
+	var alerts []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		alerts = append(alerts, string(b))
+		mu.Unlock()
+	}))
+	defer hook.Close()
+	clock := time.Now()
+	now := func() time.Time { return clock }
+	guide := fixedGuide{shown: "If you are in danger now, call **999**.\n\n- **Samaritans**: 116 123.", check: "Are you safe right now? If you are in danger, call 999."}
+	e := newEnv(t, envOpts{crisis: guide, onCallURL: hook.URL, now: now})
+	c := e.staffClient("alice", "moderator")
+
+	tk, handle := e.open(true, "I took all my pills SECRET-Q")
+	page := "/console/tickets/" + tk.ID
+	r := c.get(page)
+	wantStatus(t, r, http.StatusOK, `id="crisis-panel"`, "Crisis protocol: URGENT", "What the asker was shown", "Samaritans", "116 123",
+		"Send this safety check", "Are you safe right now?", "Alert the on-call clinician", "respond within")
+	if strings.Contains(r.body, `id="reject"`) || strings.Contains(r.body, "/reject") {
+		t.Error("an urgent ticket offers Reject")
+	}
+	// Past the promised time, the clock says overdue.
+	clock = clock.Add(20*time.Minute + 30*time.Second)
+	wantStatus(t, c.get(page), http.StatusOK, "overdue by 5 min")
+
+	// Escalate: the webhook gets tier and link, never the question; the
+	// history records it.
+	wantStatus(t, c.post(page+"/escalate", nil), http.StatusSeeOther)
+	wantStatus(t, c.get(page+"?done=escalated"), http.StatusOK, "on-call clinician was alerted", "On-call clinician alerted by alice")
+	if len(alerts) != 1 || strings.Contains(alerts[0], "SECRET") || strings.Contains(alerts[0], "pills") || strings.Contains(alerts[0], handle) {
+		t.Fatalf("on-call alerts %v", alerts)
+	}
+
+	// The safety check: one step, the reviewed words (the form carries no
+	// text; any text sent with it is ignored).
+	wantStatus(t, c.post(page+"/safety-check", url.Values{"text": {"something else entirely"}}), http.StatusSeeOther)
+	got, err := e.mod.Ticket(context.Background(), tk.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got.Answer, guide.check) || strings.Contains(got.Answer, "something else") || got.ActedBy != "alice" {
+		t.Fatalf("answer %q by %q, want the safety check by alice", got.Answer, got.ActedBy)
+	}
+	r = c.get(page)
+	wantStatus(t, r, http.StatusOK, "Crisis protocol: URGENT", "answered")
+	if strings.Contains(r.body, "Send this safety check") || strings.Contains(r.body, "overdue") {
+		t.Error("an answered ticket still offers the safety check or shows a clock")
+	}
+
+	// An ordinary ticket has no panel and no safety check.
+	plain, _ := e.open(false, "")
+	if r := c.get("/console/tickets/" + plain.ID); strings.Contains(r.body, "crisis-panel") {
+		t.Error("an ordinary ticket shows the crisis panel")
+	}
+	wantStatus(t, c.post("/console/tickets/"+plain.ID+"/safety-check", nil), http.StatusUnprocessableEntity)
+	wantStatus(t, c.post("/console/tickets/"+plain.ID+"/escalate", nil), http.StatusConflict)
+
+	// A curator may not act.
+	cur := e.staffClient("carol", "curator")
+	other, _ := e.open(true, "")
+	wantStatus(t, cur.post("/console/tickets/"+other.ID+"/escalate", nil), http.StatusForbidden)
+	wantStatus(t, cur.post("/console/tickets/"+other.ID+"/safety-check", nil), http.StatusForbidden)
+}
+
+// TestCrisisPanelWithoutOnCall: with no on-call webhook the panel says to
+// call the clinician, and escalating is refused with that advice.
+func TestCrisisPanelWithoutOnCall(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := e.staffClient("alice", "moderator")
+	tk, _ := e.open(true, "")
+	page := "/console/tickets/" + tk.ID
+	r := c.get(page)
+	wantStatus(t, r, http.StatusOK, "Crisis protocol: URGENT", "call the on-call clinician directly")
+	if strings.Contains(r.body, "Alert the on-call clinician") || strings.Contains(r.body, "Send this safety check") {
+		t.Error("offers an escalation or a safety check that is not configured")
+	}
+	wantStatus(t, c.post(page+"/escalate", nil), http.StatusConflict, "call the on-call clinician directly")
+	wantStatus(t, c.post(page+"/safety-check", nil), http.StatusUnprocessableEntity, "no safety-check reply")
+}
