@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -153,15 +154,24 @@ type staffClient interface {
 	Add(ctx context.Context, name, role string) (string, error)
 	Remove(ctx context.Context, name string) error
 	List(ctx context.Context) ([]store.Staff, error)
-	NewToken(ctx context.Context, name string) (string, error)
+	NewTokenTTL(ctx context.Context, name string, ttl time.Duration) (string, store.APIToken, error)
+	Tokens(ctx context.Context, name string) ([]store.APIToken, error)
+	RevokeToken(ctx context.Context, name, id string) error
 	ResetPassword(ctx context.Context, name string) (string, error)
 }
+
+var (
+	_ staffClient = (*staff.Service)(nil)
+	_ staffClient = (*staff.AdminClient)(nil)
+)
 
 const userUsage = `Usage:
   candid user add --role moderator|curator|admin NAME   create an account; prints its password once
   candid user remove NAME                               delete an account, its sessions and tokens
   candid user list                                      list accounts
-  candid user token NAME                                print a new API bearer token for NAME
+  candid user token [--expires 90d] NAME                print a new API bearer token for NAME (1m to 365d; default 90d)
+  candid user token --list NAME                         list NAME's tokens: ID, created, expires
+  candid user token --revoke ID NAME                    revoke one token by the ID --list shows
   candid user reset NAME                                set and print a new password
 Flags --data and --config work as for serve. While serve runs, the command goes through its
 admin socket (<data>/admin.sock); otherwise it opens the data folder itself.`
@@ -175,6 +185,7 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	role := fs.String("role", "moderator", "role for add: moderator, curator or admin")
+	expires, revoke, list := "90d", "", false
 	// Only --data, --config and --store/--redis-url matter here; pass them to config.Load.
 	var cfgArgs []string
 	var rest []string
@@ -188,6 +199,22 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			}
 		case strings.HasPrefix(a, "--role="):
 			*role = strings.TrimPrefix(a, "--role=")
+		case sub == "token" && (a == "--list" || a == "-list"):
+			list = true
+		case sub == "token" && (a == "--expires" || a == "--revoke"):
+			if i+1 >= len(args) {
+				return exitError{2, "candid user token: " + a + " needs a value"}
+			}
+			if a == "--expires" {
+				expires = args[i+1]
+			} else {
+				revoke = args[i+1]
+			}
+			i++
+		case sub == "token" && strings.HasPrefix(a, "--expires="):
+			expires = strings.TrimPrefix(a, "--expires=")
+		case sub == "token" && strings.HasPrefix(a, "--revoke="):
+			revoke = strings.TrimPrefix(a, "--revoke=")
 		case strings.HasPrefix(a, "-"):
 			cfgArgs = append(cfgArgs, a)
 			if !strings.Contains(a, "=") && i+1 < len(args) {
@@ -263,11 +290,50 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		if err := needName(); err != nil {
 			return err
 		}
-		tok, err := cl.NewToken(ctx, name)
-		if err != nil {
-			return err
+		switch {
+		case list:
+			ts, err := cl.Tokens(ctx, name)
+			if err != nil {
+				return err
+			}
+			if len(ts) == 0 {
+				fmt.Fprintf(stdout, "%s has no API tokens.\n", name)
+				return nil
+			}
+			now := time.Now()
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "ID\tCREATED\tEXPIRES")
+			for _, t := range ts {
+				exp := "never (made before tokens expired: revoke it and make a new one)"
+				if !t.ExpiresAt.IsZero() {
+					exp = t.ExpiresAt.Format(time.DateOnly)
+					if !now.Before(t.ExpiresAt) {
+						exp += " (expired)"
+					}
+				}
+				created := "unknown"
+				if !t.CreatedAt.IsZero() {
+					created = t.CreatedAt.Format(time.DateOnly)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", t.ID(), created, exp)
+			}
+			tw.Flush()
+		case revoke != "":
+			if err := cl.RevokeToken(ctx, name, revoke); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "Revoked token %s of %s. Anything using it is refused from now on.\n", revoke, name)
+		default:
+			ttl, err := parseDays(expires)
+			if err != nil {
+				return exitError{2, "candid user token: --expires " + err.Error()}
+			}
+			tok, rec, err := cl.NewTokenTTL(ctx, name, ttl)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "API token for %s, ID %s, valid until %s (shown once; send it as Authorization: Bearer …):\n%s\n", name, rec.ID(), rec.ExpiresAt.Format(time.DateOnly), tok)
 		}
-		fmt.Fprintf(stdout, "API token for %s (shown once; send it as Authorization: Bearer …):\n%s\n", name, tok)
 	case "reset":
 		if err := needName(); err != nil {
 			return err
@@ -281,4 +347,20 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return exitError{2, fmt.Sprintf("candid user: unknown subcommand %q\n\n%s", sub, userUsage)}
 	}
 	return nil
+}
+
+// parseDays reads a lifetime such as 90d, 12h or 30m.
+func parseDays(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 1 {
+			return 0, fmt.Errorf("%q: use days (90d), hours (12h) or minutes (30m)", v)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q: use days (90d), hours (12h) or minutes (30m)", v)
+	}
+	return d, nil
 }

@@ -33,14 +33,22 @@ var ErrNoServer = errors.New("no running candid server is listening on the admin
 type adminRequest struct {
 	Name string `json:"name,omitempty"`
 	Role string `json:"role,omitempty"`
+	// TTL is a new token's lifetime in seconds (0: DefaultTokenTTL); ID
+	// names the token to revoke.
+	TTL int64  `json:"ttl_seconds,omitempty"`
+	ID  string `json:"id,omitempty"`
 }
 
 type adminResponse struct {
 	Password string        `json:"password,omitempty"`
 	Token    string        `json:"token,omitempty"`
 	Staff    []store.Staff `json:"staff,omitempty"`
-	Error    string        `json:"error,omitempty"`
-	Code     string        `json:"code,omitempty"` // not_found, exists, invalid, internal
+	// TokenInfo is the new token's record (its ID and expiry); Tokens an
+	// account's tokens, by ID.
+	TokenInfo *store.APIToken  `json:"token_info,omitempty"`
+	Tokens    []store.APIToken `json:"tokens,omitempty"`
+	Error     string           `json:"error,omitempty"`
+	Code      string           `json:"code,omitempty"` // not_found, exists, invalid, internal
 }
 
 // ServeAdmin serves the admin socket at path until ctx is done, then removes
@@ -170,8 +178,19 @@ func adminHandler(svc *Service, log *slog.Logger) http.Handler {
 		return adminResponse{Password: pw}, err
 	})
 	handle("token", func(ctx context.Context, req adminRequest) (adminResponse, error) {
-		tok, err := svc.NewToken(ctx, req.Name)
-		return adminResponse{Token: tok}, err
+		ttl := DefaultTokenTTL
+		if req.TTL != 0 {
+			ttl = time.Duration(req.TTL) * time.Second
+		}
+		tok, rec, err := svc.NewTokenTTL(ctx, req.Name, ttl)
+		return adminResponse{Token: tok, TokenInfo: &rec}, err
+	})
+	handle("tokens", func(ctx context.Context, req adminRequest) (adminResponse, error) {
+		ts, err := svc.Tokens(ctx, req.Name)
+		return adminResponse{Tokens: ts}, err
+	})
+	handle("revoke", func(ctx context.Context, req adminRequest) (adminResponse, error) {
+		return adminResponse{}, svc.RevokeToken(ctx, req.Name, req.ID)
 	})
 	return mux
 }
@@ -270,10 +289,32 @@ func (c *AdminClient) ResetPassword(ctx context.Context, name string) (string, e
 	return r.Password, err
 }
 
-// NewToken creates an API token and returns it.
+// NewToken creates an API token that lasts DefaultTokenTTL and returns it.
 func (c *AdminClient) NewToken(ctx context.Context, name string) (string, error) {
-	r, err := c.call(ctx, "token", adminRequest{Name: name})
-	return r.Token, err
+	tok, _, err := c.NewTokenTTL(ctx, name, DefaultTokenTTL)
+	return tok, err
+}
+
+// NewTokenTTL creates an API token that lasts ttl.
+func (c *AdminClient) NewTokenTTL(ctx context.Context, name string, ttl time.Duration) (string, store.APIToken, error) {
+	r, err := c.call(ctx, "token", adminRequest{Name: name, TTL: int64(ttl / time.Second)})
+	var rec store.APIToken
+	if r.TokenInfo != nil {
+		rec = *r.TokenInfo
+	}
+	return r.Token, rec, err
+}
+
+// Tokens lists an account's tokens by ID.
+func (c *AdminClient) Tokens(ctx context.Context, name string) ([]store.APIToken, error) {
+	r, err := c.call(ctx, "tokens", adminRequest{Name: name})
+	return r.Tokens, err
+}
+
+// RevokeToken deletes one token by its ID.
+func (c *AdminClient) RevokeToken(ctx context.Context, name, id string) error {
+	_, err := c.call(ctx, "revoke", adminRequest{Name: name, ID: id})
+	return err
 }
 
 // Close releases the client's resources.

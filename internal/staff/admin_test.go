@@ -91,6 +91,25 @@ func TestAdminSocketRoundTrip(t *testing.T) {
 	if a, err := svc.Token(ctx, tok); err != nil || a.Name != "alice" {
 		t.Fatalf("token from the socket: %+v %v", a, err)
 	}
+	if _, rec, err := c.NewTokenTTL(ctx, "alice", 48*time.Hour); err != nil || rec.ExpiresAt.IsZero() || len(rec.ID()) != 12 {
+		t.Fatalf("token with a lifetime over the socket: %+v %v", rec, err)
+	}
+	if _, _, err := c.NewTokenTTL(ctx, "alice", 400*24*time.Hour); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("too long a lifetime over the socket: %v", err)
+	}
+	toks, err := c.Tokens(ctx, "alice")
+	if err != nil || len(toks) != 2 {
+		t.Fatalf("tokens over the socket: %+v %v", toks, err)
+	}
+	if err := c.RevokeToken(ctx, "alice", hashSecret(tok)[:12]); err != nil {
+		t.Fatalf("revoke over the socket: %v", err)
+	}
+	if _, err := svc.Token(ctx, tok); !errors.Is(err, ErrBadToken) {
+		t.Fatalf("revoked over the socket but still valid: %v", err)
+	}
+	if err := c.RevokeToken(ctx, "alice", hashSecret(tok)[:12]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("revoking twice: %v", err)
+	}
 	pw2, err := c.ResetPassword(ctx, "alice")
 	if err != nil || pw2 == pw {
 		t.Fatalf("reset: %v", err)

@@ -54,8 +54,10 @@ type Store interface {
 	PutSession(ctx context.Context, s store.Session) error
 	Session(ctx context.Context, idHash string) (store.Session, error)
 	DeleteSession(ctx context.Context, idHash string) error
-	PutToken(ctx context.Context, tokenHash, staff string) error
-	StaffByToken(ctx context.Context, tokenHash string) (string, error)
+	PutToken(ctx context.Context, t store.APIToken) error
+	Token(ctx context.Context, tokenHash string) (store.APIToken, error)
+	Tokens(ctx context.Context, staff string) ([]store.APIToken, error)
+	DeleteToken(ctx context.Context, tokenHash string) error
 }
 
 // Options configure a Service. Only Store is required.
@@ -251,22 +253,81 @@ func (s *Service) ResetPassword(ctx context.Context, name string) (string, error
 	return pw, nil
 }
 
-// NewToken creates an API bearer token for an account. Only its hash is
-// stored; the token is shown once.
+// Token lifetimes: a new token lasts DefaultTokenTTL unless asked
+// otherwise, and never more than MaxTokenTTL, so a token copied into a
+// script and forgotten stops working by itself.
+const (
+	DefaultTokenTTL = 90 * 24 * time.Hour
+	MaxTokenTTL     = 365 * 24 * time.Hour
+)
+
+// NewToken creates an API bearer token for an account that lasts
+// DefaultTokenTTL. Only its hash is stored; the token is shown once.
 func (s *Service) NewToken(ctx context.Context, name string) (string, error) {
+	tok, _, err := s.NewTokenTTL(ctx, name, DefaultTokenTTL)
+	return tok, err
+}
+
+// NewTokenTTL creates an API bearer token that lasts ttl (a minute up to
+// MaxTokenTTL) and returns it with its record (ID, expiry).
+func (s *Service) NewTokenTTL(ctx context.Context, name string, ttl time.Duration) (string, store.APIToken, error) {
+	if ttl < time.Minute || ttl > MaxTokenTTL {
+		return "", store.APIToken{}, fmt.Errorf("%w: a token lasts from a minute up to %d days", ErrInvalid, int(MaxTokenTTL.Hours()/24))
+	}
 	st, err := s.lookup(ctx, name)
 	if err != nil {
-		return "", err
+		return "", store.APIToken{}, err
 	}
 	if st.Disabled {
-		return "", fmt.Errorf("%w: %s is disabled", ErrInvalid, name)
+		return "", store.APIToken{}, fmt.Errorf("%w: %s is disabled", ErrInvalid, name)
 	}
 	tok := tokenPrefix + randomSecret()
-	if err := s.st.PutToken(ctx, hashSecret(tok), name); err != nil {
-		return "", fmt.Errorf("staff: save the token: %w", err)
+	now := s.now().UTC()
+	rec := store.APIToken{Hash: hashSecret(tok), Staff: name, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	if err := s.st.PutToken(ctx, rec); err != nil {
+		return "", store.APIToken{}, fmt.Errorf("staff: save the token: %w", err)
 	}
-	s.log.Info("staff: API token created", "name", name)
-	return tok, nil
+	s.log.Info("staff: API token created", "name", name, "token_id", rec.ID(), "expires", rec.ExpiresAt.Format(time.DateOnly))
+	return tok, rec, nil
+}
+
+// Tokens lists an account's API tokens (IDs and dates; never the tokens).
+func (s *Service) Tokens(ctx context.Context, name string) ([]store.APIToken, error) {
+	if _, err := s.lookup(ctx, name); err != nil {
+		return nil, err
+	}
+	ts, err := s.st.Tokens(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("staff: list the tokens: %w", err)
+	}
+	for i := range ts {
+		ts[i].Hash = ts[i].ID() // the full hash stays in the store
+	}
+	return ts, nil
+}
+
+// RevokeToken deletes one of an account's tokens by its ID (APIToken.ID).
+func (s *Service) RevokeToken(ctx context.Context, name, id string) error {
+	if len(id) < 8 || len(id) > 64 {
+		return fmt.Errorf("%w: give the token ID that candid user token --list shows", ErrInvalid)
+	}
+	if _, err := s.lookup(ctx, name); err != nil {
+		return err
+	}
+	ts, err := s.st.Tokens(ctx, name)
+	if err != nil {
+		return fmt.Errorf("staff: list the tokens: %w", err)
+	}
+	for _, t := range ts {
+		if strings.HasPrefix(t.Hash, id) {
+			if err := s.st.DeleteToken(ctx, t.Hash); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("staff: revoke the token: %w", err)
+			}
+			s.log.Info("staff: API token revoked", "name", name, "token_id", t.ID())
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %s has no token %s (candid user token --list %s shows them)", ErrNotFound, name, id, name)
 }
 
 // Login checks a name and password and starts a session. It returns the
@@ -397,14 +458,17 @@ func (s *Service) Token(ctx context.Context, token string) (moderation.Actor, er
 	if !strings.HasPrefix(token, tokenPrefix) || len(token) > maxCredential {
 		return moderation.Actor{}, ErrBadToken
 	}
-	name, err := s.st.StaffByToken(ctx, hashSecret(token))
+	rec, err := s.st.Token(ctx, hashSecret(token))
 	if errors.Is(err, store.ErrNotFound) {
 		return moderation.Actor{}, ErrBadToken
 	}
 	if err != nil {
 		return moderation.Actor{}, fmt.Errorf("staff: check the token: %w", err)
 	}
-	a, err := s.actor(ctx, name)
+	if !rec.ExpiresAt.IsZero() && !s.now().Before(rec.ExpiresAt) {
+		return moderation.Actor{}, ErrBadToken
+	}
+	a, err := s.actor(ctx, rec.Staff)
 	if errors.Is(err, errGone) {
 		return moderation.Actor{}, ErrBadToken
 	}

@@ -228,6 +228,26 @@ type Session struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// APIToken is an API bearer token as stored: a hash of it, never the token.
+type APIToken struct {
+	Hash      string    `json:"hash"`
+	Staff     string    `json:"staff"`
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	// ExpiresAt is when the token stops working. Zero only on tokens made
+	// before tokens expired; they keep working until revoked.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// ID is how people name a token to list or revoke it: the first 12 hex
+// digits of its hash, enough to tell one account's tokens apart and of no
+// use for logging in.
+func (t APIToken) ID() string {
+	if len(t.Hash) > 12 {
+		return t.Hash[:12]
+	}
+	return t.Hash
+}
+
 // TicketFilter selects tickets for the queue. Zero values mean "any".
 type TicketFilter struct {
 	States []TicketState
@@ -304,8 +324,10 @@ type Store interface {
 	PutSession(ctx context.Context, s Session) error
 	Session(ctx context.Context, idHash string) (Session, error)
 	DeleteSession(ctx context.Context, idHash string) error
-	PutToken(ctx context.Context, tokenHash, staff string) error
-	StaffByToken(ctx context.Context, tokenHash string) (string, error)
+	PutToken(ctx context.Context, t APIToken) error
+	Token(ctx context.Context, tokenHash string) (APIToken, error)
+	Tokens(ctx context.Context, staff string) ([]APIToken, error) // oldest first
+	DeleteToken(ctx context.Context, tokenHash string) error
 
 	// Forget deletes everything held for handle: messages, state, outbox
 	// items; tickets become content-free "forgotten" tombstones.

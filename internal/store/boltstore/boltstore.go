@@ -986,7 +986,7 @@ func (s *Store) DeleteStaff(ctx context.Context, name string) error {
 		tb := tx.Bucket(bToken)
 		var tokens [][]byte
 		err = tb.ForEach(func(k, v []byte) error {
-			if string(v) == name {
+			if t, err := decodeToken(k, v); err == nil && t.Staff == name {
 				tokens = append(tokens, bytes.Clone(k))
 			}
 			return nil
@@ -1063,30 +1063,88 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	})
 }
 
-func (s *Store) PutToken(ctx context.Context, tokenHash, staff string) error {
-	if err := checkID("token hash", tokenHash); err != nil {
+func (s *Store) PutToken(ctx context.Context, t store.APIToken) error {
+	if err := checkID("token hash", t.Hash); err != nil {
 		return err
 	}
-	if err := checkID("staff name", staff); err != nil {
+	if err := checkID("staff name", t.Staff); err != nil {
+		return err
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
 		return err
 	}
 	return s.update(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bToken).Put([]byte(tokenHash), []byte(staff))
+		return tx.Bucket(bToken).Put([]byte(t.Hash), b)
 	})
 }
 
-func (s *Store) StaffByToken(ctx context.Context, tokenHash string) (string, error) {
-	var name string
-	err := s.view(ctx, func(tx *bolt.Tx) error {
+// decodeToken reads a token record. Tokens made before expiry existed were
+// stored as the bare staff name.
+func decodeToken(k, v []byte) (store.APIToken, error) {
+	if len(v) > 0 && v[0] != '{' {
+		return store.APIToken{Hash: string(k), Staff: string(v)}, nil
+	}
+	var t store.APIToken
+	if err := json.Unmarshal(v, &t); err != nil {
+		return store.APIToken{}, fmt.Errorf("token record: %w", err)
+	}
+	t.Hash = string(k)
+	return t, nil
+}
+
+func (s *Store) Token(ctx context.Context, tokenHash string) (store.APIToken, error) {
+	var t store.APIToken
+	found := false
+	err := s.view(ctx, func(tx *bolt.Tx) (err error) {
 		if v := tx.Bucket(bToken).Get([]byte(tokenHash)); v != nil {
-			name = string(v)
+			found = true
+			t, err = decodeToken([]byte(tokenHash), v)
 		}
-		return nil
+		return err
 	})
-	if err == nil && name == "" {
+	if err == nil && !found {
 		err = fmt.Errorf("token: %w", store.ErrNotFound)
 	}
-	return name, err
+	return t, err
+}
+
+func (s *Store) Tokens(ctx context.Context, staff string) ([]store.APIToken, error) {
+	var out []store.APIToken
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bToken).ForEach(func(k, v []byte) error {
+			t, err := decodeToken(k, v)
+			if err != nil {
+				return err
+			}
+			if t.Staff == staff {
+				out = append(out, t)
+			}
+			return nil
+		})
+	})
+	sortTokens(out)
+	return out, err
+}
+
+// sortTokens orders tokens oldest first (then by hash, for a stable list).
+func sortTokens(ts []store.APIToken) {
+	slices.SortFunc(ts, func(a, b store.APIToken) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Hash, b.Hash)
+	})
+}
+
+func (s *Store) DeleteToken(ctx context.Context, tokenHash string) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bToken)
+		if b.Get([]byte(tokenHash)) == nil {
+			return fmt.Errorf("token: %w", store.ErrNotFound)
+		}
+		return b.Delete([]byte(tokenHash))
+	})
 }
 
 // ---- forget and purge ----

@@ -49,6 +49,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -923,32 +924,98 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 	return err
 }
 
-func (s *Store) PutToken(ctx context.Context, tokenHash, staff string) error {
-	if err := checkID("token hash", tokenHash); err != nil {
+func (s *Store) PutToken(ctx context.Context, t store.APIToken) error {
+	if err := checkID("token hash", t.Hash); err != nil {
 		return err
 	}
-	if err := checkID("staff name", staff); err != nil {
+	if err := checkID("staff name", t.Staff); err != nil {
 		return err
 	}
-	prev, err := s.rdb.HGet(ctx, s.k("tok"), tokenHash).Result()
-	if err != nil && !errors.Is(err, redis.Nil) {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	prev, err := s.Token(ctx, t.Hash)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
 	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		if prev != "" && prev != staff {
-			p.SRem(ctx, s.k("stok:"+prev), tokenHash)
+		if prev.Staff != "" && prev.Staff != t.Staff {
+			p.SRem(ctx, s.k("stok:"+prev.Staff), t.Hash)
 		}
-		p.HSet(ctx, s.k("tok"), tokenHash, staff)
-		p.SAdd(ctx, s.k("stok:"+staff), tokenHash)
+		p.HSet(ctx, s.k("tok"), t.Hash, b)
+		p.SAdd(ctx, s.k("stok:"+t.Staff), t.Hash)
 		return nil
 	})
 	return err
 }
 
-func (s *Store) StaffByToken(ctx context.Context, tokenHash string) (string, error) {
-	name, err := s.rdb.HGet(ctx, s.k("tok"), tokenHash).Result()
-	if errors.Is(err, redis.Nil) {
-		return "", fmt.Errorf("token: %w", store.ErrNotFound)
+// decodeToken reads a token record. Tokens made before expiry existed were
+// stored as the bare staff name.
+func decodeToken(hash, v string) (store.APIToken, error) {
+	if v != "" && v[0] != '{' {
+		return store.APIToken{Hash: hash, Staff: v}, nil
 	}
-	return name, err
+	var t store.APIToken
+	if err := json.Unmarshal([]byte(v), &t); err != nil {
+		return store.APIToken{}, fmt.Errorf("token record: %w", err)
+	}
+	t.Hash = hash
+	return t, nil
+}
+
+func (s *Store) Token(ctx context.Context, tokenHash string) (store.APIToken, error) {
+	v, err := s.rdb.HGet(ctx, s.k("tok"), tokenHash).Result()
+	if errors.Is(err, redis.Nil) {
+		return store.APIToken{}, fmt.Errorf("token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return store.APIToken{}, err
+	}
+	return decodeToken(tokenHash, v)
+}
+
+func (s *Store) Tokens(ctx context.Context, staff string) ([]store.APIToken, error) {
+	hashes, err := s.rdb.SMembers(ctx, s.k("stok:"+staff)).Result()
+	if err != nil || len(hashes) == 0 {
+		return nil, err
+	}
+	vals, err := s.rdb.HMGet(ctx, s.k("tok"), hashes...).Result()
+	if err != nil {
+		return nil, err
+	}
+	var out []store.APIToken
+	for i, v := range vals {
+		str, ok := v.(string)
+		if !ok {
+			continue // deleted since the set was read
+		}
+		t, err := decodeToken(hashes[i], str)
+		if err != nil {
+			return nil, err
+		}
+		if t.Staff == staff {
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(a, b store.APIToken) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Hash, b.Hash)
+	})
+	return out, nil
+}
+
+func (s *Store) DeleteToken(ctx context.Context, tokenHash string) error {
+	t, err := s.Token(ctx, tokenHash)
+	if err != nil {
+		return err
+	}
+	_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HDel(ctx, s.k("tok"), tokenHash)
+		p.SRem(ctx, s.k("stok:"+t.Staff), tokenHash)
+		return nil
+	})
+	return err
 }

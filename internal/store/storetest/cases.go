@@ -296,7 +296,7 @@ func testDeleteStaff(e *env) {
 		ok(e.t, e.s.PutStaff(e.ctx, store.Staff{Name: name, Role: "moderator", CreatedAt: e.now()}))
 		ok(e.t, e.s.PutSession(e.ctx, store.Session{IDHash: "s-" + name, Staff: name, CSRF: "c", CreatedAt: e.now(), ExpiresAt: e.now().Add(time.Hour)}))
 		ok(e.t, e.s.PutSession(e.ctx, store.Session{IDHash: "s2-" + name, Staff: name, CSRF: "c", CreatedAt: e.now(), ExpiresAt: e.now().Add(time.Hour)}))
-		ok(e.t, e.s.PutToken(e.ctx, "tok-"+name, name))
+		ok(e.t, e.s.PutToken(e.ctx, store.APIToken{Hash: "tok-" + name, Staff: name, CreatedAt: e.now(), ExpiresAt: e.now().Add(time.Hour)}))
 	}
 	ok(e.t, e.s.DeleteStaff(e.ctx, "ann"))
 	_, err := e.s.Staff(e.ctx, "ann")
@@ -305,14 +305,17 @@ func testDeleteStaff(e *env) {
 		_, err = e.s.Session(e.ctx, h)
 		is(e.t, err, store.ErrNotFound)
 	}
-	_, err = e.s.StaffByToken(e.ctx, "tok-ann")
+	_, err = e.s.Token(e.ctx, "tok-ann")
 	is(e.t, err, store.ErrNotFound)
+	if ts, err := e.s.Tokens(e.ctx, "ann"); err != nil || len(ts) != 0 {
+		e.t.Errorf("ann's tokens after DeleteStaff: %+v %v", ts, err)
+	}
 	// bob is untouched.
 	if _, err := e.s.Session(e.ctx, "s-bob"); err != nil {
 		e.t.Errorf("bob's session: %v", err)
 	}
-	if name, err := e.s.StaffByToken(e.ctx, "tok-bob"); err != nil || name != "bob" {
-		e.t.Errorf("bob's token: %q %v", name, err)
+	if tk, err := e.s.Token(e.ctx, "tok-bob"); err != nil || tk.Staff != "bob" {
+		e.t.Errorf("bob's token: %+v %v", tk, err)
 	}
 	list, err := e.s.ListStaff(e.ctx)
 	ok(e.t, err)
@@ -347,13 +350,40 @@ func testSessions(e *env) {
 }
 
 func testTokens(e *env) {
-	_, err := e.s.StaffByToken(e.ctx, "t")
+	_, err := e.s.Token(e.ctx, "t")
 	is(e.t, err, store.ErrNotFound)
-	ok(e.t, e.s.PutToken(e.ctx, "t", "ann"))
-	name, err := e.s.StaffByToken(e.ctx, "t")
+	is(e.t, e.s.DeleteToken(e.ctx, "t"), store.ErrNotFound)
+	if ts, err := e.s.Tokens(e.ctx, "ann"); err != nil || len(ts) != 0 {
+		e.t.Errorf("Tokens before any = %+v %v", ts, err)
+	}
+	t0 := e.now().UTC().Truncate(time.Second)
+	first := store.APIToken{Hash: "t", Staff: "ann", CreatedAt: t0, ExpiresAt: t0.Add(90 * 24 * time.Hour)}
+	second := store.APIToken{Hash: "u", Staff: "ann", CreatedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(24 * time.Hour)}
+	other := store.APIToken{Hash: "v", Staff: "bob", CreatedAt: t0}
+	for _, tk := range []store.APIToken{second, first, other} {
+		ok(e.t, e.s.PutToken(e.ctx, tk))
+	}
+	got, err := e.s.Token(e.ctx, "t")
 	ok(e.t, err)
-	if name != "ann" {
-		e.t.Errorf("StaffByToken = %q", name)
+	if got.Staff != "ann" || !got.ExpiresAt.Equal(first.ExpiresAt) || !got.CreatedAt.Equal(first.CreatedAt) || got.Hash != "t" {
+		e.t.Errorf("Token = %+v, want %+v", got, first)
+	}
+	list, err := e.s.Tokens(e.ctx, "ann")
+	ok(e.t, err)
+	if len(list) != 2 || list[0].Hash != "t" || list[1].Hash != "u" {
+		e.t.Errorf("Tokens(ann) = %+v, want t then u", list)
+	}
+	ok(e.t, e.s.DeleteToken(e.ctx, "t"))
+	_, err = e.s.Token(e.ctx, "t")
+	is(e.t, err, store.ErrNotFound)
+	if list, _ := e.s.Tokens(e.ctx, "ann"); len(list) != 1 || list[0].Hash != "u" {
+		e.t.Errorf("after revoking t: %+v", list)
+	}
+	if tk, err := e.s.Token(e.ctx, "v"); err != nil || tk.Staff != "bob" {
+		e.t.Errorf("bob's token: %+v %v", tk, err)
+	}
+	if err := e.s.PutToken(e.ctx, store.APIToken{Hash: "", Staff: "ann"}); err == nil {
+		e.t.Error("PutToken with an empty hash succeeded")
 	}
 }
 

@@ -1,0 +1,71 @@
+package staff
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestTokenExpiryListRevoke: tokens expire, are listed by ID (never the
+// token or its full hash), and are revoked one by one.
+func TestTokenExpiryListRevoke(t *testing.T) {
+	svc, _, clock := newTest(t)
+	ctx := context.Background()
+	svc.Add(ctx, "bot", "moderator")
+	short, rec, err := svc.NewTokenTTL(ctx, "bot", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rec.ExpiresAt.Equal(clock.Now().UTC().Add(time.Hour)) || len(rec.ID()) != 12 {
+		t.Fatalf("record %+v", rec)
+	}
+	long, err := svc.NewToken(ctx, "bot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ttl := range []time.Duration{0, time.Second, -time.Hour, MaxTokenTTL + time.Hour} {
+		if _, _, err := svc.NewTokenTTL(ctx, "bot", ttl); !errors.Is(err, ErrInvalid) {
+			t.Errorf("ttl %v: err %v, want ErrInvalid", ttl, err)
+		}
+	}
+
+	list, err := svc.Tokens(ctx, "bot")
+	if err != nil || len(list) != 2 {
+		t.Fatalf("Tokens = %+v %v", list, err)
+	}
+	for _, l := range list {
+		if len(l.Hash) != 12 || l.Hash == hashSecret(short) || l.Hash == hashSecret(long) {
+			t.Errorf("the list shows more than the ID: %+v", l)
+		}
+	}
+
+	// Past its expiry the short token is refused; the long one still works.
+	clock.Advance(time.Hour)
+	if _, err := svc.Token(ctx, short); !errors.Is(err, ErrBadToken) {
+		t.Errorf("expired token: %v", err)
+	}
+	if a, err := svc.Token(ctx, long); err != nil || a.Name != "bot" {
+		t.Errorf("valid token: %+v %v", a, err)
+	}
+
+	// Revoke by ID.
+	longID := hashSecret(long)[:12]
+	for _, bad := range []string{"", "abc", "000000000000", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz"} {
+		if err := svc.RevokeToken(ctx, "bot", bad); err == nil {
+			t.Errorf("revoke %q: no error", bad)
+		}
+	}
+	if err := svc.RevokeToken(ctx, "nobody", longID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("revoke for an unknown account: %v", err)
+	}
+	if err := svc.RevokeToken(ctx, "bot", longID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Token(ctx, long); !errors.Is(err, ErrBadToken) {
+		t.Errorf("revoked token still works: %v", err)
+	}
+	if list, _ := svc.Tokens(ctx, "bot"); len(list) != 1 {
+		t.Errorf("after revoking: %+v", list)
+	}
+}
