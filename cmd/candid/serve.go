@@ -68,19 +68,30 @@ func openStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (store
 	}
 }
 
-// sharedLimits returns the web chat's limiters and the login-failure window
-// kept in Redis when the store is there, so that every replica draws on one
-// budget; nil (each package's in-memory default) on the embedded store,
-// which one process owns anyway.
-func sharedLimits(st store.Store) (func(string, float64, int) web.Limiter, staff.Failures) {
+// sharedCounters are the limits that every replica draws on together when
+// the store is Redis; all nil (each package's in-memory default) on the
+// embedded store, which one process owns anyway.
+type sharedCounters struct {
+	web     func(string, float64, int) web.Limiter
+	login   staff.Failures
+	tickets conversation.Counter
+	drafts  moderation.DraftCounter
+}
+
+// sharedLimits returns the shared counters for st.
+func sharedLimits(st store.Store) sharedCounters {
 	rs, ok := st.(*redisstore.Store)
 	if !ok {
-		return nil, nil
+		return sharedCounters{}
 	}
-	return func(name string, perSecond float64, burst int) web.Limiter {
+	return sharedCounters{
+		web: func(name string, perSecond float64, burst int) web.Limiter {
 			return rs.Limiter("web-"+name, perSecond, burst)
 		},
-		rs.Window("login", staff.LoginWindow)
+		login:   rs.Window("login", staff.LoginWindow),
+		tickets: rs.Window("tickets", time.Hour),
+		drafts:  rs.Window("drafts", time.Hour),
+	}
 }
 
 func redactURL(u string) string {
@@ -196,20 +207,21 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 		drafter = d
 		log.Info("AI drafts on: moderators see drafts to edit and approve; none is sent automatically", "model", d.Model())
 	}
-	a.mod, err = moderation.New(moderation.Options{Store: st, Logger: log, TicketRetention: retention,
+	shared := sharedLimits(st)
+	a.mod, err = moderation.New(moderation.Options{DraftsPerHour: cfg.LLMDraftsPerHour, DraftCounter: shared.drafts, Store: st, Logger: log, TicketRetention: retention,
 		ClinicName: cfg.ClinicName, BookingURL: cfg.BookingURL, FAQ: faqAnswers{a.lib, a.vars()},
 		WebhookURL: cfg.AlertWebhook, OnCallURL: cfg.OnCallWebhook, ConsoleURL: consoleURL, Drafter: drafter})
 	if err != nil {
 		return nil, err
 	}
-	webLimits, loginFailures := sharedLimits(st)
-	a.staff, err = staff.New(staff.Options{Store: st, Logger: log, Failures: loginFailures})
+	a.staff, err = staff.New(staff.Options{Store: st, Logger: log, Failures: shared.login})
 	if err != nil {
 		return nil, err
 	}
 	a.engine, err = conversation.New(conversation.Options{Logger: log, Library: a.lib, Safety: a.lib, Resources: a.lib,
 		Memory: st, Tickets: a.mod, Forgetter: a.mod, Recorder: a.metrics, Vars: a.vars(), Region: cfg.Region,
-		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, EmergencyLine: cfg.EmergencyLine})
+		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, EmergencyLine: cfg.EmergencyLine,
+		TicketsPerHour: cfg.TicketsPerHour, TicketCounter: shared.tickets})
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +233,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	}
 	mux := http.NewServeMux()
 	chat, err := web.New(web.Options{Engine: a.engine, Keys: keys, Logger: log, ClinicName: cfg.ClinicName,
-		EmergencyLine: emergencyLine(cfg), Region: cfg.Region, SecureCookies: secure, Limits: webLimits, ClientIP: proxies})
+		EmergencyLine: emergencyLine(cfg), Region: cfg.Region, SecureCookies: secure, Limits: shared.web, ClientIP: proxies})
 	if err != nil {
 		return nil, err
 	}

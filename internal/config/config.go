@@ -64,6 +64,7 @@ type Config struct {
 	// concern ticket; UrgentResponseMin and ConcernResponseMin are the
 	// response times the console counts down against.
 	OnCallWebhook                         string
+	TicketsPerHour                        int
 	UrgentResponseMin, ConcernResponseMin int
 	DraftsDir                             string
 
@@ -82,6 +83,8 @@ type Config struct {
 	LLMBaseURL string
 	LLMAPIKey  string
 	LLMModel   string
+	// LLMDraftsPerHour caps the AI drafts asked for per hour.
+	LLMDraftsPerHour int
 }
 
 type field struct {
@@ -204,6 +207,7 @@ func fields() []field {
 		{key: "store", def: "bolt", help: "storage backend: bolt (embedded, one process) or redis (several replicas)", set: oneOf(func(c *Config) *string { return &c.Store }, "bolt", "redis")},
 		{key: "redis.url", env: "CANDID_REDIS_URL", def: "redis://127.0.0.1:6379/0", help: "Redis URL when store is redis", set: str(func(c *Config) *string { return &c.RedisURL })},
 
+		{key: "limits.tickets_per_hour", def: "5", help: "ordinary questions one asker may send to the therapists per hour (one client address: six times as many); urgent and concern tickets are never limited", set: intRange(func(c *Config) *int { return &c.TicketsPerHour }, 1, 1000)},
 		{key: "alerts.oncall_webhook", env: "CANDID_ONCALL_WEBHOOK", def: "", secret: true, help: "Slack-compatible incoming webhook that 'Alert the on-call clinician' posts to for an urgent or concern ticket (tier and link only, never the question); empty = the console says to call them directly", set: httpURL(func(c *Config) *string { return &c.OnCallWebhook })},
 		{key: "alerts.urgent_response_minutes", def: "15", help: "how soon the clinic answers an urgent ticket; the console's crisis panel counts down against it", set: intRange(func(c *Config) *int { return &c.UrgentResponseMin }, 1, 1440)},
 		{key: "alerts.concern_response_minutes", def: "240", help: "how soon the clinic answers a concern ticket (the crisis panel's clock)", set: intRange(func(c *Config) *int { return &c.ConcernResponseMin }, 1, 10080)},
@@ -223,6 +227,7 @@ func fields() []field {
 		{key: "llm.base_url", env: "CANDID_LLM_BASE_URL", def: "", help: "OpenAI-compatible API base URL including /v1 (e.g. http://127.0.0.1:11434/v1); empty = no AI drafts", set: httpURL(func(c *Config) *string { return &c.LLMBaseURL })},
 		{key: "llm.api_key", env: "CANDID_LLM_API_KEY", def: "", secret: true, help: "API key for llm.base_url (empty for local servers that need none)", set: str(func(c *Config) *string { return &c.LLMAPIKey })},
 		{key: "llm.model", env: "CANDID_LLM_MODEL", def: "gpt-4o-mini", help: "model that drafts answers for moderators to edit and approve", set: str(func(c *Config) *string { return &c.LLMModel })},
+		{key: "llm.drafts_per_hour", def: "60", help: "most AI drafts asked for per hour over all tickets (a flood of tickets cannot run up the bill; tickets over it have no draft)", set: intRange(func(c *Config) *int { return &c.LLMDraftsPerHour }, 1, 100000)},
 		{key: "slack.api_url", env: "CANDID_SLACK_API_URL", def: "https://slack.com/api/", help: "Slack Web API base URL (for testing against a local server)", set: httpURL(func(c *Config) *string { return &c.SlackAPIURL })},
 	}
 }

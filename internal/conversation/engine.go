@@ -91,12 +91,20 @@ type Options struct {
 	Retention time.Duration
 	// EmergencyLine is shown on /start and /help ("In an emergency call …").
 	EmergencyLine string
+	// TicketsPerHour caps the ordinary tickets one asker opens in an hour
+	// (default DefaultTicketsPerHour; negative: no cap). One client address
+	// may open six times as many. Urgent and concern tickets are never
+	// counted. TicketCounter counts them (nil: in memory, per process;
+	// several replicas pass a shared one).
+	TicketsPerHour int
+	TicketCounter  Counter
 }
 
 // Engine is the conversation engine. It is safe for concurrent use.
 type Engine struct {
-	opts Options
-	log  *slog.Logger
+	opts    Options
+	log     *slog.Logger
+	tickets Counter
 }
 
 // New checks the options and returns an engine.
@@ -129,7 +137,11 @@ func New(opts Options) (*Engine, error) {
 	if opts.EmergencyLine == "" {
 		opts.EmergencyLine = "This is not medical advice and not an emergency service. In an emergency, call your local emergency number now."
 	}
-	return &Engine{opts: opts, log: opts.Logger}, nil
+	e := &Engine{opts: opts, log: opts.Logger, tickets: opts.TicketCounter}
+	if e.tickets == nil {
+		e.tickets = newTicketWindow(opts.Now)
+	}
+	return e, nil
 }
 
 // Actions carried by buttons. Adapters pass them back unchanged.
@@ -496,6 +508,10 @@ func (e *Engine) askTherapist(ctx context.Context, in Inbound) ([]Reply, error) 
 	if blocked {
 		return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment."}}, nil
 	}
+	if !lq.Urgent && !e.allowTicket(ctx, in) {
+		e.record(in.Platform, "ticket_budget")
+		return e.overTicketBudget(), nil
+	}
 	t, err := e.opts.Tickets.OpenTicket(ctx, store.Ticket{Handle: in.Handle, Platform: in.Platform, Address: in.Address,
 		Question: lq.Text, Locale: in.Locale, Urgent: lq.Urgent, Category: lq.Category, Candidates: lq.Candidates})
 	if err != nil {
@@ -666,7 +682,7 @@ func (e *Engine) record(platform, decision string) {
 var (
 	metricDecisions = map[string]bool{DecisionCrisis: true, DecisionAnswer: true, DecisionSuggest: true,
 		DecisionQueue: true, DecisionOutOfScope: true, DecisionTooLong: true, DecisionRefused: true,
-		DecisionRefused + ":concern": true}
+		DecisionRefused + ":concern": true, "ticket_budget": true}
 	metricActions = map[string]bool{strings.TrimSuffix(ActionHelpful, ":"): true, strings.TrimSuffix(ActionNotHelpful, ":"): true,
 		strings.TrimSuffix(ActionShowFAQ, ":"): true, strings.TrimSuffix(ActionMore, ":"): true,
 		ActionAskTherapist: true, ActionBook: true, ActionForget: true, ActionHelp: true, ActionPrivacy: true}

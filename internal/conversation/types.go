@@ -26,6 +26,10 @@ type Inbound struct {
 	// "UK", "EU"; empty means the configured default).
 	Locale string
 	Region string
+	// Client is a keyed digest of the client's network address (web chat
+	// only; empty elsewhere), so that tickets can be budgeted per address.
+	// It is never stored.
+	Client string
 }
 
 // Kind says what a reply is, so adapters can style it.

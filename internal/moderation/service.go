@@ -12,6 +12,7 @@
 package moderation
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -59,6 +60,13 @@ type Options struct {
 	BookingURL string
 	FAQ        FAQ     // may be nil: answering by FAQ id is then refused
 	Drafter    Drafter // may be nil (LLM drafting off)
+	// DraftsPerHour caps the AI drafts asked for in an hour, over all
+	// tickets (default 60; negative: no cap), so that a flood of tickets
+	// cannot run up the LLM bill. A ticket over the cap simply has no draft.
+	// DraftCounter counts them (nil: in memory, per process; several
+	// replicas pass a shared one).
+	DraftsPerHour int
+	DraftCounter  DraftCounter
 	// WebhookURL, when set, receives a Slack-incoming-webhook-compatible
 	// alert for every new ticket. The alert holds only counts, urgency and
 	// ConsoleURL: the webhook is outside the clinic's control, so it never
@@ -104,6 +112,9 @@ type Service struct {
 	bookingURL   string
 	faq          FAQ
 	drafter      Drafter
+	draftsPerHr  int
+	draftCount   DraftCounter
+	draftOnce    sync.Once
 	webhookURL   string
 	onCallURL    string
 	consoleURL   string
@@ -152,6 +163,8 @@ func New(opts Options) (*Service, error) {
 		bookingURL:   opts.BookingURL,
 		faq:          opts.FAQ,
 		drafter:      opts.Drafter,
+		draftsPerHr:  cmp.Or(opts.DraftsPerHour, 60),
+		draftCount:   opts.DraftCounter,
 		webhookURL:   opts.WebhookURL,
 		onCallURL:    opts.OnCallURL,
 		consoleURL:   opts.ConsoleURL,

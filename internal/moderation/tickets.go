@@ -70,7 +70,7 @@ func (s *Service) OpenTicket(ctx context.Context, t store.Ticket) (store.Ticket,
 	// No AI draft for a possible danger: a generic answer is the wrong
 	// start there, and the moderator works from the resources the asker was
 	// already given.
-	if s.drafter != nil && stored.SafetyRank() == store.RankOrdinary {
+	if s.drafter != nil && stored.SafetyRank() == store.RankOrdinary && s.allowDraft(ctx) {
 		s.goBackground(func(ctx context.Context) { s.draft(ctx, stored) })
 	}
 	return redact(stored), nil

@@ -255,11 +255,17 @@ func noticeURL(code string) string {
 	return "/?notice=" + code + "#compose"
 }
 
+// clientKey is the keyed digest of the client's address that limits key on
+// (never the address itself).
+func (c *Chat) clientKey(r *http.Request) string {
+	return c.opts.Keys.Digest("client", c.opts.ClientIP.Addr(r))
+}
+
 // allow applies the per-asker and per-client limits. When either refuses,
 // it reports how long until both would allow.
 func (c *Chat) allow(r *http.Request, handle string) (bool, time.Duration) {
 	ok1, wait1 := c.asker.Allow(r.Context(), handle)
-	ok2, wait2 := c.client.Allow(r.Context(), c.opts.Keys.Digest("client", c.opts.ClientIP.Addr(r)))
+	ok2, wait2 := c.client.Allow(r.Context(), c.clientKey(r))
 	if ok1 && ok2 {
 		return true, 0
 	}
@@ -353,6 +359,7 @@ func (c *Chat) apiAction(w http.ResponseWriter, r *http.Request) {
 func (c *Chat) apiHandle(w http.ResponseWriter, r *http.Request, in conversation.Inbound) {
 	handle := c.session(w, r)
 	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	in.Client = c.clientKey(r)
 	if ok, wait := c.allow(r, handle); !ok {
 		if replies := c.refused(r.Context(), in, limitedAPIText); replies != nil {
 			writeJSON(w, http.StatusOK, map[string]any{"replies": toJSON(replies)})
@@ -533,6 +540,7 @@ func (c *Chat) form(w http.ResponseWriter, r *http.Request, fill func(*conversat
 		return
 	}
 	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	in.Client = c.clientKey(r)
 	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
 	if ok, _ := c.allow(r, handle); !ok {
 		// The engine keeps the help in the chat's history, which the page
