@@ -8,6 +8,7 @@
 package staff
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -75,6 +76,10 @@ type Options struct {
 	// (redisstore.Store.Window), or a guesser would get the attempts of
 	// every replica.
 	Failures Failures
+	// GlobalFailures is how many failed logins over all names and
+	// addresses are allowed in LoginWindow before every login waits for the
+	// window to pass (default 300).
+	GlobalFailures int
 	// MaxHashing caps the password checks that run at once (argon2id takes
 	// 19 MiB each): a flood of logins beyond it is refused with ErrBusy
 	// instead of taking the memory and CPU that askers need. Default 4.
@@ -113,6 +118,7 @@ type Service struct {
 	now       func() time.Time
 	ttl       time.Duration
 	attempts  int
+	global    int
 	params    hashParams
 	dummyHash string        // verified for unknown names, so timing does not tell
 	failures  Failures      // name+client and client → recent failed logins
@@ -123,6 +129,10 @@ type Service struct {
 // per-name attempts in LoginWindow, whatever names it tries, so spraying
 // many names is limited too.
 const addressFactor = 10
+
+// globalFailKey is the failure window's key for every login; like the
+// address keys it starts with a NUL, which no account name can.
+const globalFailKey = "\x00global"
 
 // New returns a Service.
 func New(opts Options) (*Service, error) {
@@ -135,6 +145,7 @@ func New(opts Options) (*Service, error) {
 		now:      opts.Now,
 		ttl:      opts.SessionTTL,
 		attempts: opts.LoginAttempts,
+		global:   cmp.Or(opts.GlobalFailures, 300),
 		params:   defaultParams,
 		failures: opts.Failures,
 	}
@@ -364,6 +375,13 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	}
 	if !s.reserve(ctx, addrKey, addressFactor*s.attempts) {
 		s.log.Warn("staff: login rate-limited for a client address")
+		return "", "", ErrRateLimited
+	}
+	// The global budget bounds a spray from many addresses (a botnet, or
+	// addresses forged behind a misconfigured proxy). A success does not
+	// give it back: it counts everyone's failures.
+	if !s.reserve(ctx, globalFailKey, s.global) {
+		s.log.Warn("staff: login refused: the service-wide budget of failed logins is spent; someone may be guessing passwords", "budget", s.global, "window", LoginWindow)
 		return "", "", ErrRateLimited
 	}
 	var st store.Staff

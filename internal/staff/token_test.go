@@ -3,6 +3,7 @@ package staff
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -67,5 +68,34 @@ func TestTokenExpiryListRevoke(t *testing.T) {
 	}
 	if list, _ := svc.Tokens(ctx, "bot"); len(list) != 1 {
 		t.Errorf("after revoking: %+v", list)
+	}
+}
+
+// TestGlobalFailureBudget: failures from many names and addresses share
+// one service-wide budget; past it every login waits for the window (the
+// price of stopping a spray from a botnet), and then works again.
+func TestGlobalFailureBudget(t *testing.T) {
+	svc, _, clock := newTest(t)
+	svc.global = 20
+	ctx := context.Background()
+	pw, err := svc.Add(ctx, "alice", "moderator")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for i := range 40 {
+		if _, _, err := svc.Login(ctx, fmt.Sprintf("user%d", i), "guess", fmt.Sprintf("203.0.113.%d", i)); errors.Is(err, ErrRateLimited) {
+			limited++
+		}
+	}
+	if limited != 20 {
+		t.Errorf("%d of 40 sprayed attempts refused, want 20", limited)
+	}
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.7"); !errors.Is(err, ErrRateLimited) {
+		t.Errorf("during the spray: %v, want ErrRateLimited", err)
+	}
+	clock.Advance(LoginWindow + time.Second)
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.7"); err != nil {
+		t.Errorf("after the window: %v", err)
 	}
 }
