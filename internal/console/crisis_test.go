@@ -102,3 +102,22 @@ func TestCrisisPanelWithoutOnCall(t *testing.T) {
 	wantStatus(t, c.post(page+"/escalate", nil), http.StatusConflict, "call the on-call clinician directly")
 	wantStatus(t, c.post(page+"/safety-check", nil), http.StatusUnprocessableEntity, "no safety-check reply")
 }
+
+// TestBlockAndClose: blocking with "also close" rejects the ordinary
+// ticket as abusive in the same action; an urgent ticket stays open.
+func TestBlockAndClose(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := e.staffClient("alice", "moderator")
+	tk, _ := e.open(false, "")
+	wantStatus(t, c.post("/console/tickets/"+tk.ID+"/block", url.Values{"days": {"30"}, "close": {"1"}}), http.StatusSeeOther)
+	got, _ := e.mod.Ticket(context.Background(), tk.ID)
+	if got.State != store.TicketRejected || got.RejectReason != "abuse" {
+		t.Errorf("after block and close: %s %q", got.State, got.RejectReason)
+	}
+	wantStatus(t, c.get("/console/tickets/"+tk.ID+"?done=blocked-closed"), http.StatusOK, "closed as abusive", "for 30 days", "Opened")
+	urgent, _ := e.open(true, "")
+	wantStatus(t, c.post("/console/tickets/"+urgent.ID+"/block", url.Values{"days": {"7"}, "close": {"1"}}), http.StatusSeeOther)
+	if got, _ := e.mod.Ticket(context.Background(), urgent.ID); got.State.Terminal() {
+		t.Errorf("an urgent ticket was closed by a block: %s", got.State)
+	}
+}

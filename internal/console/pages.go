@@ -428,6 +428,8 @@ func doneMessage(code string) string {
 		return "Ticket rejected; the asker was told why."
 	case "blocked":
 		return "The asker is blocked. You never saw who they are."
+	case "blocked-closed":
+		return "The asker is blocked and the ticket is closed as abusive. You never saw who they are."
 	case "escalated":
 		return "The on-call clinician was alerted; it is recorded in the history below."
 	case "safety-check":
@@ -598,6 +600,16 @@ func (c *Console) ticketAction(act ticketAct) func(http.ResponseWriter, *http.Re
 			} else {
 				err = c.mod.BlockAsker(ctx, p.Actor, id, time.Duration(days)*24*time.Hour)
 				done = "blocked"
+				// Block and close in one action, so the abusive ticket
+				// leaves the queue (never an urgent one: it stays for a
+				// person to read; moderation refuses it anyway).
+				if err == nil && r.PostFormValue("close") != "" {
+					if t, terr := c.mod.Ticket(ctx, id); terr == nil && !t.State.Terminal() && t.SafetyRank() != store.RankUrgent {
+						if _, err = c.mod.Reject(ctx, p.Actor, id, "abuse"); err == nil {
+							done = "blocked-closed"
+						}
+					}
+				}
 			}
 		case actEscalate:
 			_, err = c.mod.Escalate(ctx, p.Actor, id)

@@ -1,6 +1,9 @@
 package moderation
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 // TestDraftBudget: over the hourly budget a ticket has no AI draft; the
 // ticket itself opens as always.
@@ -34,5 +37,16 @@ func TestDraftBudget(t *testing.T) {
 	e2.svc.Close()
 	if n := len(drafter.Questions()); n != 4 {
 		t.Errorf("%d drafts in all, want 4 (2 + 1 + 1 after the hour)", n)
+	}
+}
+
+func TestHumanSpan(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		24 * time.Hour: "1 day", 30 * 24 * time.Hour: "30 days", 3 * time.Hour: "3 hours",
+		time.Hour: "1 hour", 90 * time.Minute: "90 minutes", time.Minute: "1 minute",
+	} {
+		if got := humanSpan(d); got != want {
+			t.Errorf("humanSpan(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

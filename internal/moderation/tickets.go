@@ -478,7 +478,7 @@ func (s *Service) BlockAsker(ctx context.Context, a Actor, id string, d time.Dur
 		if err := s.st.Block(ctx, t.Handle, now.Add(d)); err != nil {
 			return change{}, fmt.Errorf("moderation: block the asker: %w", err)
 		}
-		return change{action: "blocked", event: "blocked", note: "for " + d.String()}, nil
+		return change{action: "blocked", event: "blocked", note: "for " + humanSpan(d)}, nil
 	})
 	return err
 }
@@ -522,3 +522,22 @@ func (s *Service) Forget(ctx context.Context, handle string) (store.ForgetReport
 }
 
 var errNoChange = errors.New("no change")
+
+// humanSpan says a block's length as people do ("30 days", "1 day",
+// "3 hours"), not as Go prints it ("720h0m0s").
+func humanSpan(d time.Duration) string {
+	plural := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit
+		}
+		return fmt.Sprintf("%d %ss", n, unit)
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return plural(int(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return plural(int(d/time.Hour), "hour")
+	default:
+		return plural(int(d.Round(time.Minute)/time.Minute), "minute")
+	}
+}
