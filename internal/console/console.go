@@ -132,6 +132,10 @@ type Options struct {
 	// a person reads and answers an urgent or a concern ticket; the crisis
 	// panel counts down against them (defaults 15 minutes and 4 hours).
 	UrgentResponse, ConcernResponse time.Duration
+	// WeakScore: matcher candidates scored under it are folded away on the
+	// ticket page (default 0.08, the matcher's calibrated suggest
+	// threshold).
+	WeakScore float64
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
@@ -147,6 +151,7 @@ type Console struct {
 	clientIP *clientip.Resolver
 	crisis   CrisisGuide
 	respond  map[int]time.Duration // by store.Ticket.SafetyRank
+	weak     float64
 	now      func() time.Time
 	pages    map[string]*template.Template
 	done     chan struct{}
@@ -174,6 +179,7 @@ func New(opts Options) (*Console, error) {
 		secure:   opts.SecureCookies,
 		clientIP: opts.ClientIP,
 		crisis:   opts.Crisis,
+		weak:     cmp.Or(opts.WeakScore, 0.08),
 		respond: map[int]time.Duration{
 			store.RankUrgent:  cmp.Or(opts.UrgentResponse, 15*time.Minute),
 			store.RankConcern: cmp.Or(opts.ConcernResponse, 4*time.Hour),

@@ -121,3 +121,22 @@ func TestBlockAndClose(t *testing.T) {
 		t.Errorf("an urgent ticket was closed by a block: %s", got.State)
 	}
 }
+
+// TestWeakCandidatesFolded: candidates under the suggest threshold are
+// folded away, and every one-click FAQ send asks for confirmation.
+func TestWeakCandidatesFolded(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	c := e.staffClient("alice", "moderator")
+	tk, err := e.mod.OpenTicket(context.Background(), store.Ticket{Handle: "hWEAKsecret", Platform: "web", Question: "q", Locale: "en",
+		Candidates: []store.Candidate{{FAQID: "performance-anxiety", Score: 0.02}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.get("/console/tickets/" + tk.ID)
+	wantStatus(t, r, http.StatusOK, "No FAQ answer matched well", `class="weak-candidates"`, "1 weak match", `data-confirm="Send the whole answer`)
+	strong, _ := e.open(false, "")
+	r = c.get("/console/tickets/" + strong.ID)
+	if strings.Contains(r.body, "weak-candidates") || !strings.Contains(r.body, `class="primary" aria-label="Send this answer`) {
+		t.Error("a strong candidate is folded or not primary")
+	}
+}

@@ -27,13 +27,25 @@ var staticFS embed.FS
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"login", "queue", "ticket", "staff", "error"} {
-		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(template.FuncMap{"candArgs": candArgs}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
 		pages[name] = t
 	}
 	return pages, nil
+}
+
+// candArgs hands the candidate template its candidate and the page (for
+// the ticket's ID, what the moderator may do, and the CSRF token).
+func candArgs(p *page, c candidateView) struct {
+	P *page
+	C candidateView
+} {
+	return struct {
+		P *page
+		C candidateView
+	}{p, c}
 }
 
 // page is what every template receives; the page-specific part is in one
@@ -79,11 +91,15 @@ type ticketData struct {
 	CanDraft, DraftsToDir           bool
 	DraftHint                       string
 	Crisis                          *crisisView
+	Strong, Weak                    []candidateView
 }
 
 type candidateView struct {
 	FAQID, Question, Score string
 	HTML                   template.HTML
+	// Weak: the matcher scored it under its suggest threshold; the page
+	// folds it away so that a weak guess is not one click from sending.
+	Weak bool
 }
 
 type auditRow struct {
@@ -500,7 +516,8 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, p princip
 		d.RejectLabel = t.RejectReason
 	}
 	for _, cand := range v.Candidates {
-		cv := candidateView{FAQID: cand.FAQID, Question: cand.Question, Score: strconv.FormatFloat(cand.Score, 'f', 2, 64)}
+		cv := candidateView{FAQID: cand.FAQID, Question: cand.Question, Score: strconv.FormatFloat(cand.Score, 'f', 2, 64),
+			Weak: cand.Score < c.weak}
 		if cv.Question == "" {
 			cv.Question = cand.FAQID
 		}
@@ -510,6 +527,11 @@ func (c *Console) renderTicket(w http.ResponseWriter, r *http.Request, p princip
 		}
 		cv.HTML = askerHTML(text)
 		d.Candidates = append(d.Candidates, cv)
+		if cv.Weak {
+			d.Weak = append(d.Weak, cv)
+		} else {
+			d.Strong = append(d.Strong, cv)
+		}
 	}
 	for _, a := range audit {
 		row := auditRow{At: a.At.UTC().Format("2006-01-02 15:04 UTC"), AtISO: a.At.UTC().Format(time.RFC3339),
