@@ -240,7 +240,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	chat.Register(mux)
 	cons, err := console.New(console.Options{Moderation: a.mod, Accounts: a.staff, FAQ: consoleFAQ(a.lib, a.vars()),
 		DraftsDir: cfg.DraftsDir, Logger: log, SecureCookies: secure, ClientIP: proxies,
-		Crisis:         crisisGuide{a.lib, cfg.Region},
+		Crisis: crisisGuide{a.lib, cfg.Region}, Once: st,
 		UrgentResponse: time.Duration(cfg.UrgentResponseMin) * time.Minute, ConcernResponse: time.Duration(cfg.ConcernResponseMin) * time.Minute})
 	if err != nil {
 		return nil, err

@@ -132,6 +132,9 @@ type Options struct {
 	// a person reads and answers an urgent or a concern ticket; the crisis
 	// panel counts down against them (defaults 15 minutes and 4 hours).
 	UrgentResponse, ConcernResponse time.Duration
+	// Once records used login form tokens (store.Store.Once, so replicas
+	// share them); nil: in memory.
+	Once OnceStore
 	// WeakScore: matcher candidates scored under it are folded away on the
 	// ticket page (default 0.08, the matcher's calibrated suggest
 	// threshold).
@@ -152,6 +155,7 @@ type Console struct {
 	crisis   CrisisGuide
 	respond  map[int]time.Duration // by store.Ticket.SafetyRank
 	weak     float64
+	once     OnceStore
 	now      func() time.Time
 	pages    map[string]*template.Template
 	done     chan struct{}
@@ -192,6 +196,10 @@ func New(opts Options) (*Console, error) {
 	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	c.once = opts.Once
+	if c.once == nil {
+		c.once = &memOnce{seen: map[string]time.Time{}, now: c.now}
 	}
 	if c.faq == nil {
 		c.faq = FAQList(nil)

@@ -140,3 +140,37 @@ func TestWeakCandidatesFolded(t *testing.T) {
 		t.Error("a strong candidate is folded or not primary")
 	}
 }
+
+// TestLoginFormTokenOneUse: a login form's token and cookie, replayed, are
+// refused the second time (a script must fetch a fresh form per guess).
+func TestLoginFormTokenOneUse(t *testing.T) {
+	e := newEnv(t, envOpts{})
+	pw := e.addStaff("alice", "moderator")
+	c := e.newClient()
+	form := c.get("/console/login")
+	m := formCSRF.FindStringSubmatch(form.body)
+	ck := c.cookie(loginCookie, "/console/login")
+	if m == nil || ck == nil {
+		t.Fatal("no login token")
+	}
+	post := func(password string) int {
+		req, _ := http.NewRequest("POST", e.srv.URL+"/console/login", strings.NewReader(url.Values{"csrf": {m[1]}, "name": {"alice"}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.AddCookie(&http.Cookie{Name: loginCookie, Value: ck.Value})
+		hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := post("wrong"); got != http.StatusUnauthorized {
+		t.Fatalf("first use: %d", got)
+	}
+	if got := post(pw); got != http.StatusForbidden {
+		t.Fatalf("replayed token: %d, want 403", got)
+	}
+	// A fresh form works.
+	c.login("alice", pw)
+}

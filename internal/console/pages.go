@@ -325,8 +325,8 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		pg.Login.Name = name
 	}
 	ck, err := r.Cookie(loginCookie)
-	if crossSite(r) || err != nil || !csrfEqual(r.PostFormValue(csrfField), ck.Value) {
-		pg.Error = "the login form expired or came from another site: try again"
+	if crossSite(r) || err != nil || !csrfEqual(r.PostFormValue(csrfField), ck.Value) || !c.useLoginToken(r.Context(), ck.Value) {
+		pg.Error = "the login form expired, was already used, or came from another site: try again"
 		c.renderLogin(w, r, http.StatusForbidden, pg)
 		return
 	}
