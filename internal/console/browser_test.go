@@ -150,7 +150,8 @@ func TestBrowserAnswerFlow(t *testing.T) {
 // urgent ticket (no draft, no Reject, the tier in the tab title), and keeps
 // screenshots of them for people (CANDID_SCREENSHOTS).
 func TestBrowserAdminAndCurator(t *testing.T) {
-	e := newEnv(t, envOpts{drafter: &moderation.StubDrafter{Text: "It can help to **slow down**.\n\n- Breathe\n- Talk", Model: "local-test"}})
+	guide := fixedGuide{shown: "If you are in danger now, call **999**.\n\nThese services can help:\n\n- **Samaritans**: call 116 123, free, 24/7.", check: "Are you safe right now? If you are in danger, call 999."}
+	e := newEnv(t, envOpts{drafter: &moderation.StubDrafter{Text: "It can help to **slow down**.\n\n- Breathe\n- Talk", Model: "local-test"}, crisis: guide, onCallURL: "http://127.0.0.1:1/unused"})
 	apw := e.addStaff("root", "admin")
 	e.addStaff("carol", "curator")
 	tk, _ := e.open(false, "I feel nervous before sex and do not know who to ask")
@@ -221,6 +222,16 @@ func TestBrowserAdminAndCurator(t *testing.T) {
 	}
 	if strings.Contains(page, `id="draft-text"`) || strings.Contains(page, `/reject"`) {
 		t.Error("an urgent ticket shows an AI draft or a Reject form")
+	}
+	// The crisis protocol: the resources the asker was given, the safety
+	// check and the escalation, before the question.
+	for _, want := range []string{`id="crisis-shown"`, "Samaritans", "116 123", `id="send-safety-check"`, `id="escalate"`, "respond within"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the urgent ticket's crisis panel lacks %q", want)
+		}
+	}
+	if strings.Index(page, `id="crisis-panel"`) > strings.Index(page, `id="question"`) {
+		t.Error("the crisis panel comes after the question")
 	}
 	if title, err := chromedp.Run(ctx, chromedp.Title()); err != nil || !strings.HasPrefix(title, "(1 urgent) ") {
 		t.Errorf("tab title %q (%v), want it to start with (1 urgent)", title, err)
