@@ -34,7 +34,8 @@ func a11yProblems(t *testing.T, ctx context.Context) []string {
 	if err != nil {
 		t.Fatalf("accessibility check: %v", err)
 	}
-	return problems
+	// axe-core: no serious or critical WCAG 2.1 A/AA violation.
+	return append(problems, browsertest.Axe(t, ctx)...)
 }
 
 // TestBrowserAnswerFlow drives the real console in headless Chromium: a

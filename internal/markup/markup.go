@@ -196,22 +196,27 @@ func HTML(text string) string {
 			b.WriteString("<ul>")
 			for _, it := range blk.Items {
 				b.WriteString("<li>")
-				writeInlineHTML(&b, it)
+				writeInline(&b, it, false)
 				b.WriteString("</li>")
 			}
 			b.WriteString("</ul>")
 			continue
 		}
 		b.WriteString("<p>")
-		writeInlineHTML(&b, blk.Items[0])
+		writeInline(&b, blk.Items[0], false)
 		b.WriteString("</p>")
 	}
 	return b.String()
 }
 
-func writeInlineHTML(b *strings.Builder, s string) {
+func writeInline(b *strings.Builder, s string, phones bool) {
+	var before string // the item's text so far, for "text … to NUMBER"
 	for _, sp := range Inline(s) {
 		t := html.EscapeString(sp.Text)
+		if phones && sp.URL == "" {
+			t = linkPhones(sp.Text, before)
+		}
+		before += sp.Text
 		if sp.Bold {
 			t = "<strong>" + t + "</strong>"
 		}

@@ -130,7 +130,7 @@ func New(opts Options) (*Chat, error) {
 		opts.Limits = func(_ string, perSecond float64, burst int) Limiter { return ratelimit.New(perSecond, burst, now) }
 	}
 	tmpl, err := template.New("").Funcs(template.FuncMap{
-		"markup": func(s string) template.HTML { return template.HTML(markup.HTML(s)) },
+		"markup": func(s, kind string) template.HTML { return template.HTML(renderHTML(s, kind)) },
 	}).ParseFS(assets, "assets/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: templates: %w", err)
@@ -316,7 +316,7 @@ func toJSON(rs []conversation.Reply) []replyJSON {
 		if b == nil {
 			b = []store.Button{}
 		}
-		out = append(out, replyJSON{Kind: string(r.Kind), Text: r.Text, HTML: markup.HTML(r.Text), FAQID: r.FAQID, Buttons: b})
+		out = append(out, replyJSON{Kind: string(r.Kind), Text: r.Text, HTML: renderHTML(r.Text, string(r.Kind)), FAQID: r.FAQID, Buttons: b})
 	}
 	return out
 }
@@ -393,7 +393,7 @@ func (c *Chat) apiHistory(w http.ResponseWriter, r *http.Request) {
 			if b == nil {
 				b = []store.Button{}
 			}
-			msgs = append(msgs, messageJSON{ID: m.ID, From: m.From, Kind: m.Kind, Text: m.Text, HTML: markup.HTML(m.Text), FAQID: m.FAQID, Buttons: b, At: m.At})
+			msgs = append(msgs, messageJSON{ID: m.ID, From: m.From, Kind: m.Kind, Text: m.Text, HTML: renderHTML(m.Text, m.Kind), FAQID: m.FAQID, Buttons: b, At: m.At})
 		}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
@@ -442,6 +442,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// renderHTML renders a message as safe HTML. In a crisis reply or a
+// check-in, whose text is the curated resources, phone numbers become links
+// to call or text: a person in danger should not have to copy a number.
+func renderHTML(text, kind string) string {
+	if kind == string(conversation.KindCrisis) || kind == string(conversation.KindCheckIn) {
+		return markup.HTMLPhones(text)
+	}
+	return markup.HTML(text)
 }
 
 // --- the page (works without JavaScript) ---

@@ -28,28 +28,58 @@
       var bs = document.createElement("div"); bs.className = "buttons";
       m.buttons.forEach(function (b) {
         var btn = document.createElement("button"); btn.type = "button"; btn.textContent = b.label;
+        btn.setAttribute("data-action", b.action);
         btn.addEventListener("click", function () { send("/api/v1/chat/actions", { action: b.action }, b.label); });
         bs.appendChild(btn);
       });
       li.appendChild(bs);
     }
     log.appendChild(li);
-    li.scrollIntoView({ block: "nearest" });
+    if (m.kind === "crisis") {
+      // Help for a danger is announced at once and takes the focus, so a
+      // screen reader reads it and the numbers are in view.
+      body.setAttribute("role", "alert");
+      li.setAttribute("tabindex", "-1");
+      li.scrollIntoView({ block: "start" });
+      li.focus({ preventScroll: true });
+    } else {
+      li.scrollIntoView({ block: "nearest" });
+    }
+    return li;
   }
 
-  function send(url, payload, echo) {
+  // A message that was not accepted is never lost: its bubble says so and
+  // offers to send it again, and typed text goes back into the box.
+  function notSent(bubble, msg, retry) {
+    status.textContent = msg;
+    if (!bubble) return;
+    bubble.classList.add("not-sent");
+    var note = document.createElement("div"); note.className = "not-sent-note";
+    note.appendChild(document.createTextNode("Not sent. "));
+    var again = document.createElement("button"); again.type = "button"; again.textContent = "Retry";
+    again.addEventListener("click", function () { bubble.remove(); retry(); });
+    note.appendChild(again);
+    bubble.appendChild(note);
+  }
+
+  function send(url, payload, echo, restore) {
     status.textContent = "Sending…";
-    if (echo) render({ from: "asker", text: echo, html: "" });
+    var bubble = echo ? render({ from: "asker", text: echo, html: "" }) : null;
+    var retry = function () { send(url, payload, echo, restore); };
+    var fail = function (msg) {
+      notSent(bubble, msg, retry);
+      if (restore && !box.value) box.value = restore;
+    };
     return fetch(url, { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) })
       .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, body: j }; }); })
       .then(function (res) {
-        if (!res.ok) { status.textContent = (res.body.error && res.body.error.message) || "Something went wrong."; return; }
+        if (!res.ok) { fail((res.body.error && res.body.error.message) || "Something went wrong, and your message was not sent."); return; }
         status.textContent = "";
-        res.body.replies.forEach(render);
         if (payload.action === "forget") { log.innerHTML = ""; seen = {}; }
+        res.body.replies.forEach(render);
         poll();
       })
-      .catch(function () { status.textContent = "Could not reach the service. Check your connection and try again."; });
+      .catch(function () { fail("Could not reach the service, and your message was not sent. Check your connection and press Retry."); });
   }
 
   form.addEventListener("submit", function (e) {
@@ -57,7 +87,36 @@
     var text = box.value.trim();
     if (!text) { status.textContent = "Type a question first."; box.focus(); return; }
     box.value = "";
-    send("/api/v1/chat/messages", { text: text }, text);
+    send("/api/v1/chat/messages", { text: text }, text, text);
+  });
+
+  // Forget me asks first: it deletes the whole conversation and any
+  // question waiting for a therapist, and cannot be undone.
+  var forgetText = "Delete this whole conversation, and any question still waiting for a therapist? This cannot be undone.";
+  document.addEventListener("click", function (e) {
+    var btn = e.target.closest && e.target.closest("button");
+    if (!btn) return;
+    var f = btn.form;
+    var isForget = (f && f.querySelector('input[name="action"][value="forget"]')) || btn.getAttribute("data-action") === "forget";
+    if (isForget && !window.confirm(forgetText)) { e.preventDefault(); e.stopImmediatePropagation(); }
+  }, true);
+
+  // Quick exit: leave for a neutral page at once (Esc twice, or the button),
+  // replacing this page in the history so Back does not return to it.
+  var exit = document.getElementById("quick-exit");
+  function leave(e) {
+    if (e) e.preventDefault();
+    log.innerHTML = "";
+    box.value = "";
+    window.location.replace(exit ? exit.href : "https://www.bbc.co.uk/weather");
+  }
+  if (exit) exit.addEventListener("click", leave);
+  var lastEsc = 0;
+  document.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") return;
+    var now = Date.now();
+    if (now - lastEsc < 800) leave();
+    lastEsc = now;
   });
   box.addEventListener("keydown", function (e) {
     if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.submit(); }
