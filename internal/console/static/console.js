@@ -116,6 +116,19 @@
     });
   });
 
+  // Answering from the keyboard: after Claim the answer box has the focus,
+  // and Ctrl+Enter (Cmd+Enter on a Mac) sends it.
+  var answer = document.getElementById("answer-text");
+  if (answer) {
+    if (/[?&]done=claimed\b/.test(window.location.search)) { answer.focus(); }
+    answer.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey) && answer.form) {
+        ev.preventDefault();
+        if (answer.form.requestSubmit) { answer.form.requestSubmit(document.getElementById("send-answer")); } else { answer.form.submit(); }
+      }
+    });
+  }
+
   // Confirm destructive actions.
   all("form[data-confirm]").forEach(function (form) {
     form.addEventListener("submit", function (ev) {
