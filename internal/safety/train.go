@@ -20,7 +20,8 @@ import (
 //	corpus/safety/*.jsonl  {"q", "label": "urgent"|"concern"|"none", "kind", "writer"}
 //	corpus/topics/*.jsonl  {"q", "topic", "writer"}: ordinary questions, no danger
 //
-// For a none line, kind says which set it belongs to: "hard-negative" for an
+// For a none line, kind says which set it belongs to: "off-topic" for a
+// message not about sex, health or relationships at all, "hard-negative" for an
 // alarming word in an ordinary question, anything else for an ordinary one.
 
 // CorpusLine is one line of the training corpus.
@@ -41,10 +42,19 @@ func (l CorpusLine) Set() string {
 		return l.Label
 	case l.Kind == "hard-negative":
 		return "hard"
+	case l.Kind == "off-topic":
+		return "off-topic"
 	}
 	return "ordinary"
 }
 
+// Off-topic lines (the weather, homework, a message meant for someone
+// else) are trained on like any line without danger, so that a message with
+// no sexual-health words does not look like a danger to the model; they are
+// left out of the budgets below, which are set for the questions the
+// service is for (the targets are on on-topic questions), and reported on
+// their own.
+//
 // The false-alarm budgets on writers left out: the urgent threshold is the
 // lowest at which at most maxOrdinaryUrgent of the ordinary questions (of
 // writers the model never saw) are called urgent, the concern threshold the
@@ -74,7 +84,7 @@ const noneWeight = 4
 
 // trainerVersion is part of the data hash: changing how the model is
 // trained makes the shipped model stale, as changing its data does.
-const trainerVersion = "safety-trainer-5"
+const trainerVersion = "safety-trainer-6"
 
 // trainOptions are the learner settings; they are hashed too.
 func trainOptions() learn.TrainOptions {
@@ -344,7 +354,7 @@ func (r TrainReport) String() string {
 	fmt.Fprintf(&b, "%d lines from %d writers; thresholds urgent %.3f, concern %.3f (at most %.0f%% / %.0f%% of ordinary questions of writers left out)\n",
 		r.Lines, r.Writers, r.Urgent, r.Concern, 100*r.BudgetUrgent, 100*r.BudgetAny)
 	fmt.Fprintf(&b, "%d-fold cross-validation grouped by writer:\n", r.Folds)
-	for _, k := range []string{"urgent", "concern", "hard", "ordinary"} {
+	for _, k := range []string{"urgent", "concern", "hard", "ordinary", "off-topic"} {
 		if s, ok := r.BySet[k]; ok {
 			fmt.Fprintf(&b, "  %-9s %5d lines: urgent %.3f, urgent or concern %.3f\n", k, s.N, s.Urgent, s.Any)
 		}
