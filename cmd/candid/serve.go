@@ -248,6 +248,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	cons.Register(mux)
 	a.console = cons
 	mux.HandleFunc("GET /healthz", a.healthz)
+	mux.HandleFunc("GET /readyz", a.readyz)
 	a.metricsAccess = metricsAccess{token: cfg.MetricsToken, h: a.metrics.handler(a.mod)}
 	mux.Handle("GET /metrics", a.metricsAccess.public())
 	if err := a.adapters(ctx, mux); err != nil {
@@ -280,16 +281,25 @@ func emergencyLine(cfg *config.Config) string {
 	return "In an emergency, call your local emergency number now."
 }
 
+// healthz says the process is alive and serving (the liveness probe): it
+// never depends on the store, so a Redis outage does not turn into a crash
+// loop of restarts. readyz says whether this replica can take traffic (the
+// readiness probe): the store answers.
 func (a *app) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"status":"ok","faq_entries":%d,"version":%q}`+"\n", len(a.lib.Current().Catalog.Entries), version)
+}
+
+func (a *app) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := a.store.Blocked(ctx, "healthz"); err != nil {
+	if _, err := a.store.Blocked(ctx, "readyz"); err != nil {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		fmt.Fprintf(w, `{"status":"unavailable","store":"error"}`+"\n")
 		return
 	}
-	fmt.Fprintf(w, `{"status":"ok","faq_entries":%d,"version":%q}`+"\n", len(a.lib.Current().Catalog.Entries), version)
+	fmt.Fprintf(w, `{"status":"ready","store":"ok"}`+"\n")
 }
 
 // watchContent reloads the content on SIGHUP and when a file in the folder
