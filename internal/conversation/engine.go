@@ -364,12 +364,13 @@ func (e *Engine) crisis(ctx context.Context, in Inbound, scrubbed string, c Clas
 	category := string(c.Safety.Kind)
 	question := ticketQuestion(scrubbed)
 	lq := lastQuestion{Text: question, Urgent: true, Category: category}
-	t, err := e.opts.Tickets.OpenTicket(ctx, store.Ticket{Handle: in.Handle, Platform: in.Platform, Address: in.Address,
+	t, err := e.openUrgent(ctx, store.Ticket{Handle: in.Handle, Platform: in.Platform, Address: in.Address,
 		Question: question, Locale: in.Locale, Urgent: true, Category: category,
 		Tier: string(safety.TierUrgent), Why: why(c.Safety)})
 	if err != nil {
 		// The resources matter more than the ticket: still show them.
 		e.log.ErrorContext(ctx, "urgent ticket not stored", "platform", in.Platform, "err", err)
+		e.record(in.Platform, "urgent_ticket_failed")
 	} else {
 		lq.TicketID = t.ID
 		text += fmt.Sprintf("\n\nI have also passed your message, without your name, to %s's team as urgent.", e.opts.Vars.ClinicName)
@@ -378,6 +379,27 @@ func (e *Engine) crisis(ctx context.Context, in Inbound, scrubbed string, c Clas
 		e.log.ErrorContext(ctx, "state not stored", "err", err)
 	}
 	return []Reply{{Kind: KindCrisis, Text: text}}, nil
+}
+
+// openUrgent stores an urgent ticket, trying again when the store fails:
+// a store that blinks (a Redis failover, a full disk freed) must not lose
+// the one ticket that matters most. The waits add up to under a second, so
+// the person still gets the resources at once.
+func (e *Engine) openUrgent(ctx context.Context, t store.Ticket) (store.Ticket, error) {
+	waits := [...]time.Duration{100 * time.Millisecond, 300 * time.Millisecond, 500 * time.Millisecond}
+	out, err := e.opts.Tickets.OpenTicket(ctx, t)
+	for _, wait := range waits {
+		if err == nil || ctx.Err() != nil {
+			break
+		}
+		e.log.WarnContext(ctx, "urgent ticket not stored; trying again", "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		out, err = e.opts.Tickets.OpenTicket(ctx, t)
+	}
+	return out, err
 }
 
 // answer renders an FAQ entry as an answer with its buttons: its summary
@@ -682,7 +704,7 @@ func (e *Engine) record(platform, decision string) {
 var (
 	metricDecisions = map[string]bool{DecisionCrisis: true, DecisionAnswer: true, DecisionSuggest: true,
 		DecisionQueue: true, DecisionOutOfScope: true, DecisionTooLong: true, DecisionRefused: true,
-		DecisionRefused + ":concern": true, "ticket_budget": true}
+		DecisionRefused + ":concern": true, "ticket_budget": true, "urgent_ticket_failed": true}
 	metricActions = map[string]bool{strings.TrimSuffix(ActionHelpful, ":"): true, strings.TrimSuffix(ActionNotHelpful, ":"): true,
 		strings.TrimSuffix(ActionShowFAQ, ":"): true, strings.TrimSuffix(ActionMore, ":"): true,
 		ActionAskTherapist: true, ActionBook: true, ActionForget: true, ActionHelp: true, ActionPrivacy: true}
