@@ -392,7 +392,7 @@ func (e *Engine) openUrgent(ctx context.Context, t store.Ticket) (store.Ticket, 
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		e.log.WarnContext(ctx, "urgent ticket not stored; trying again", "wait", wait, "err", err)
+		e.log.WarnContext(ctx, "the store refused an urgent ticket; trying again", "wait", wait, "err", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(wait):
