@@ -43,8 +43,11 @@ func lintTopicCorpus(stdout io.Writer, faqRoot, corpus, evalDir string) (errs, w
 	cat, err := faq.Load(os.DirFS(faqRoot), content.EntriesDir)
 	if err == nil {
 		var rk *learn.Model
-		if rk, err = match.LoadRanker(os.DirFS(faqRoot)); err == nil {
-			err = match.CheckRankerFresh(rk, match.RankerHash(cat, hash))
+		var lex *match.Lexicon
+		if lex, err = match.LoadLexicon(os.DirFS(faqRoot), content.LexiconFile); err == nil {
+			if rk, err = match.LoadRanker(os.DirFS(faqRoot)); err == nil {
+				err = match.CheckRankerFresh(rk, match.RankerHash(cat, lex, hash))
+			}
 		}
 		if err != nil {
 			report("%s: error: %v", filepath.Join(faqRoot, "match"), err)

@@ -124,7 +124,11 @@ func trainRanker(corpus, faqDir string, check bool, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("candid faq train: %w", err)
 	}
-	hash := match.RankerHash(cat, corpusHash)
+	lex, err := match.LoadLexicon(os.DirFS(faqDir), content.LexiconFile)
+	if err != nil {
+		return fmt.Errorf("candid faq train: %w", err)
+	}
+	hash := match.RankerHash(cat, lex, corpusHash)
 	if check {
 		m, err := match.LoadRanker(os.DirFS(faqDir))
 		if err != nil {
@@ -132,7 +136,7 @@ func trainRanker(corpus, faqDir string, check bool, stdout io.Writer) error {
 		}
 		return match.CheckRankerFresh(m, hash)
 	}
-	m, rep, err := match.TrainRanker(cat, lines, hash)
+	m, rep, err := match.TrainRanker(cat, lex, lines, hash)
 	if err != nil {
 		return fmt.Errorf("candid faq train: %w", err)
 	}

@@ -136,8 +136,8 @@ type Options struct {
 	// share them); nil: in memory.
 	Once OnceStore
 	// WeakScore: matcher candidates scored under it are folded away on the
-	// ticket page (default 0.08, the matcher's calibrated suggest
-	// threshold).
+	// ticket page; serve passes the matcher's calibrated suggest threshold
+	// (default 0.08).
 	WeakScore float64
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time

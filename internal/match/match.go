@@ -238,6 +238,16 @@ func New(cat *faq.Catalog, lex *Lexicon, opts Options) (*Matcher, error) {
 // Thresholds returns the thresholds in force.
 func (m *Matcher) Thresholds() Thresholds { return m.th }
 
+// RankerFeatures returns the extra features the learned ranker reads for
+// text, as it reads them when matching: the text's analysed terms (stems
+// after the lexicon's rewriting, so "boner" and "hard-on" both say
+// "erection", and negation markers). Training calls it on every sample.
+func (m *Matcher) RankerFeatures(text string) []string {
+	ix := m.ix
+	known := func(s string) bool { _, ok := ix.terms[s]; return ok }
+	return m.an.analyze(text, true, known).terms
+}
+
 // Weights returns the fusion weights in force.
 func (m *Matcher) Weights() Weights { return m.w }
 
@@ -369,7 +379,7 @@ func (m *Matcher) rankIn(s *scratch, query string, w Weights, probs []float64) r
 	r.a.terms = nil // they live in s; only this function reads them
 	if m.rk != nil {
 		if probs == nil {
-			s.probs = m.rk.model.Predict(capText(query, m.an.maxBytes), nil, s.probs[:0])
+			s.probs = m.rk.model.Predict(capText(query, m.an.maxBytes), a.terms, s.probs[:0])
 			probs = s.probs
 		}
 		r.rv = m.rk.view(probs, s.rtop)

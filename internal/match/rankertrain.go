@@ -27,7 +27,7 @@ import (
 
 // rankerTrainerVersion changes whenever training changes in a way the
 // options do not show, so that lint calls the shipped model stale.
-const rankerTrainerVersion = "ranker-trainer-1"
+const rankerTrainerVersion = "ranker-trainer-2"
 
 // faqWriter is the group of the catalog's own texts: cross-validation
 // holds them out together, as one writer.
@@ -107,11 +107,16 @@ func rankerOptions() learn.TrainOptions {
 }
 
 // RankerHash is the hash of everything the ranker is trained from: the
-// corpus (its hash from ReadTopicCorpus), the catalog's texts and the
-// trainer's settings. Lint compares it with the shipped model's.
-func RankerHash(cat *faq.Catalog, corpusHash string) string {
+// corpus (its hash from ReadTopicCorpus), the catalog's texts, the lexicon
+// and the trainer's settings. Lint compares it with the shipped model's.
+func RankerHash(cat *faq.Catalog, lex *Lexicon, corpusHash string) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n", rankerTrainerVersion, corpusHash)
+	// The ranker reads the lexicon's rewriting (RankerFeatures).
+	if lex != nil {
+		lj, _ := json.Marshal(lex)
+		h.Write(lj)
+	}
 	opt, _ := json.Marshal(rankerOptions())
 	h.Write(opt)
 	for _, e := range cat.Entries {
@@ -126,7 +131,10 @@ func RankerHash(cat *faq.Catalog, corpusHash string) string {
 // RankerData turns the catalog and the corpus into training samples. The
 // classes are the entry IDs, sorted, then none. skipped counts corpus
 // lines whose topic has no entry yet.
-func RankerData(cat *faq.Catalog, lines []TopicLine) (samples []learn.Sample, classes []string, skipped int) {
+//
+// features gives each sample the extra features the ranker reads when
+// matching (Matcher.RankerFeatures of a matcher over cat); nil gives none.
+func RankerData(cat *faq.Catalog, lines []TopicLine, features func(string) []string) (samples []learn.Sample, classes []string, skipped int) {
 	for _, e := range cat.Entries {
 		classes = append(classes, e.ID)
 	}
@@ -143,7 +151,11 @@ func RankerData(cat *faq.Catalog, lines []TopicLine) (samples []learn.Sample, cl
 			return
 		}
 		seen[key] = true
-		samples = append(samples, learn.Sample{Text: q, Label: label[topic], Group: writer})
+		sm := learn.Sample{Text: q, Label: label[topic], Group: writer}
+		if features != nil {
+			sm.Extra = features(q)
+		}
+		samples = append(samples, sm)
 	}
 	ids := slices.Clone(classes[:len(classes)-1])
 	for _, id := range ids {
@@ -185,9 +197,13 @@ const rankerFolds = 10
 
 // TrainRanker trains the ranker on the catalog and the corpus, measures it
 // out of fold, and returns the model stamped with hash (RankerHash).
-func TrainRanker(cat *faq.Catalog, lines []TopicLine, hash string) (*learn.Model, RankerReport, error) {
+func TrainRanker(cat *faq.Catalog, lex *Lexicon, lines []TopicLine, hash string) (*learn.Model, RankerReport, error) {
 	start := time.Now()
-	samples, classes, skipped := RankerData(cat, lines)
+	base, err := New(cat, lex, Options{})
+	if err != nil {
+		return nil, RankerReport{}, fmt.Errorf("ranker: %w", err)
+	}
+	samples, classes, skipped := RankerData(cat, lines, base.RankerFeatures)
 	opt := rankerOptions()
 	opt.Classes = classes
 	opt.DataHash = hash

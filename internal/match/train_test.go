@@ -97,12 +97,16 @@ func TestTrain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckRankerFresh(rk, RankerHash(cat, corpusHash)); err != nil {
+	if err := CheckRankerFresh(rk, RankerHash(cat, lex, corpusHash)); err != nil {
 		t.Fatalf("%v (run go generate ./faq first)", err)
 	}
 	// Out-of-fold probabilities for every ranker sample, keyed by label
 	// and text.
-	rsamples, classes, _ := RankerData(cat, lines)
+	featm, err := New(cat, lex, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsamples, classes, _ := RankerData(cat, lines, featm.RankerFeatures)
 	ropt := rankerOptions()
 	ropt.Classes = classes
 	oof, err := learn.CrossValidate(rsamples, ropt, rankerFolds)
