@@ -90,6 +90,16 @@ func TestBrowserAnswerFlow(t *testing.T) {
 	if p := a11yProblems(t, ctx); len(p) > 0 {
 		t.Errorf("queue page: %v", p)
 	}
+	// The filter: urgent only, chosen in the form as a moderator would.
+	run("filter urgent only",
+		chromedp.SetValue(chromedp.CSS("#f-show"), "urgent"),
+		chromedp.Click(chromedp.CSS(`form.filters button[type=submit]`)),
+		chromedp.WaitReady(chromedp.CSS(`#f-show option[value="urgent"][selected]`)),
+	)
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".ticket-row").length - document.querySelectorAll(".ticket-row.urgent-row").length`)); err != nil || n != 0 {
+		t.Errorf("urgent-only filter shows %d other rows (%v)", n, err)
+	}
+	run("back to the whole queue", chromedp.Navigate(e.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS(".urgent-row")))
 
 	run("open the ticket",
 		chromedp.Click(chromedp.CSS(`a[href="/console/tickets/`+tk.ID+`"]`)),

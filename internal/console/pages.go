@@ -61,6 +61,7 @@ type page struct {
 
 	Queue       []queueRow
 	Undelivered []queueRow
+	Filter      *queueFilter
 	Ticket      *ticketData
 	Login       *loginData
 	Staff       *staffData
@@ -404,8 +405,12 @@ func (c *Console) queuePage(w http.ResponseWriter, r *http.Request, p principal)
 		return row
 	}
 	pg := &page{Title: "Queue", Nav: "queue", Actor: p.Actor, CSRF: p.csrf, Stats: statsView(stats)}
+	f := parseQueueFilter(r.URL.Query())
+	pg.Filter = &f
 	for _, t := range waiting {
-		pg.Queue = append(pg.Queue, row(t))
+		if f.keep(t, p.Name) {
+			pg.Queue = append(pg.Queue, row(t))
+		}
 	}
 	for _, t := range undelivered {
 		pg.Undelivered = append(pg.Undelivered, row(t))
