@@ -99,6 +99,10 @@ func TestBrowserAnswerFlow(t *testing.T) {
 	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll(".ticket-row").length - document.querySelectorAll(".ticket-row.urgent-row").length`)); err != nil || n != 0 {
 		t.Errorf("urgent-only filter shows %d other rows (%v)", n, err)
 	}
+	run("history page", chromedp.Navigate(e.srv.URL+"/console/history"), chromedp.WaitVisible(chromedp.CSS("#h-count")))
+	if p := a11yProblems(t, ctx); len(p) > 0 {
+		t.Errorf("history page: %v", p)
+	}
 	run("back to the whole queue", chromedp.Navigate(e.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS(".urgent-row")))
 
 	run("open the ticket",

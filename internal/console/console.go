@@ -46,6 +46,7 @@ type Moderation interface {
 	Subscribe() (<-chan moderation.Event, func())
 	Escalate(ctx context.Context, a moderation.Actor, id string) (store.Ticket, error)
 	CanEscalate() bool
+	History(ctx context.Context, states ...store.TicketState) ([]moderation.Handled, error)
 }
 
 // CrisisGuide gives the crisis protocol its words: what an asker in danger
@@ -230,6 +231,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.Handle("POST /console/logout", c.form(c.logout, roleAny))
 	mux.Handle("GET /console/events", c.page(c.events, roleAny))
 	mux.Handle("GET /console/tickets/{id}", c.page(c.ticketPage, roleAny))
+	mux.Handle("GET /console/history", c.page(c.historyPage, roleAny))
 	mux.Handle("POST /console/tickets/{id}/claim", c.form(c.ticketAction(actClaim), roleActor))
 	mux.Handle("POST /console/tickets/{id}/release", c.form(c.ticketAction(actRelease), roleActor))
 	mux.Handle("POST /console/tickets/{id}/answer", c.form(c.ticketAction(actAnswer), roleActor))

@@ -26,7 +26,7 @@ var staticFS embed.FS
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "queue", "ticket", "staff", "error"} {
+	for _, name := range []string{"login", "queue", "ticket", "staff", "error", "history"} {
 		t, err := template.New(name).Funcs(template.FuncMap{"candArgs": candArgs}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -62,6 +62,7 @@ type page struct {
 	Queue       []queueRow
 	Undelivered []queueRow
 	Filter      *queueFilter
+	History     *historyData
 	Ticket      *ticketData
 	Login       *loginData
 	Staff       *staffData
