@@ -221,7 +221,7 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	a.engine, err = conversation.New(conversation.Options{Logger: log, Library: a.lib, Safety: a.lib, Resources: a.lib,
 		Memory: st, Tickets: a.mod, Forgetter: a.mod, Recorder: a.metrics, Vars: a.vars(), Region: cfg.Region,
 		Retention: time.Duration(cfg.RetentionDays) * 24 * time.Hour, EmergencyLine: cfg.EmergencyLine,
-		TicketsPerHour: cfg.TicketsPerHour, TicketCounter: shared.tickets})
+		TicketsPerHour: cfg.TicketsPerHour, TicketCounter: shared.tickets, Feedback: st})
 	if err != nil {
 		return nil, err
 	}

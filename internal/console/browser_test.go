@@ -103,6 +103,10 @@ func TestBrowserAnswerFlow(t *testing.T) {
 	if p := a11yProblems(t, ctx); len(p) > 0 {
 		t.Errorf("history page: %v", p)
 	}
+	run("feedback page", chromedp.Navigate(e.srv.URL+"/console/feedback"), chromedp.WaitVisible(chromedp.CSS("#fb-days")))
+	if p := a11yProblems(t, ctx); len(p) > 0 {
+		t.Errorf("feedback page: %v", p)
+	}
 	run("back to the whole queue", chromedp.Navigate(e.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS(".urgent-row")))
 
 	run("open the ticket",

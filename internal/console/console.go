@@ -133,6 +133,9 @@ type Options struct {
 	// a person reads and answers an urgent or a concern ticket; the crisis
 	// panel counts down against them (defaults 15 minutes and 4 hours).
 	UrgentResponse, ConcernResponse time.Duration
+	// Feedback reads the per-entry counts for the feedback page (nil: no
+	// page).
+	Feedback FeedbackReader
 	// Once records used login form tokens (store.Store.Once, so replicas
 	// share them); nil: in memory.
 	Once OnceStore
@@ -157,6 +160,7 @@ type Console struct {
 	respond  map[int]time.Duration // by store.Ticket.SafetyRank
 	weak     float64
 	once     OnceStore
+	feedback FeedbackReader
 	now      func() time.Time
 	pages    map[string]*template.Template
 	done     chan struct{}
@@ -199,6 +203,7 @@ func New(opts Options) (*Console, error) {
 		c.now = time.Now
 	}
 	c.once = opts.Once
+	c.feedback = opts.Feedback
 	if c.once == nil {
 		c.once = &memOnce{seen: map[string]time.Time{}, now: c.now}
 	}
@@ -232,6 +237,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.Handle("GET /console/events", c.page(c.events, roleAny))
 	mux.Handle("GET /console/tickets/{id}", c.page(c.ticketPage, roleAny))
 	mux.Handle("GET /console/history", c.page(c.historyPage, roleAny))
+	if c.feedback != nil {
+		mux.Handle("GET /console/feedback", c.page(c.feedbackPage, roleAny))
+		mux.Handle("GET /console/feedback.csv", c.page(c.feedbackCSV, roleAny))
+	}
 	mux.Handle("POST /console/tickets/{id}/claim", c.form(c.ticketAction(actClaim), roleActor))
 	mux.Handle("POST /console/tickets/{id}/release", c.form(c.ticketAction(actRelease), roleActor))
 	mux.Handle("POST /console/tickets/{id}/answer", c.form(c.ticketAction(actAnswer), roleActor))

@@ -82,7 +82,7 @@ func newEnv(t *testing.T, eo envOpts) *env {
 	con, err := New(Options{
 		Moderation: mod, Accounts: acc, Logger: log, SecureCookies: eo.secure, DraftsDir: e.drafts,
 		FAQ:    FAQList{{ID: "performance-anxiety", Question: "Why am I nervous before sex?", Answer: faqAnswer}},
-		Crisis: eo.crisis, Now: eo.now,
+		Crisis: eo.crisis, Now: eo.now, Feedback: st,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ var staticFS embed.FS
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "queue", "ticket", "staff", "error", "history"} {
+	for _, name := range []string{"login", "queue", "ticket", "staff", "error", "history", "feedback"} {
 		t, err := template.New(name).Funcs(template.FuncMap{"candArgs": candArgs}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -63,6 +63,7 @@ type page struct {
 	Undelivered []queueRow
 	Filter      *queueFilter
 	History     *historyData
+	Feedback    *feedbackData
 	Ticket      *ticketData
 	Login       *loginData
 	Staff       *staffData

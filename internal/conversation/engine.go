@@ -98,6 +98,8 @@ type Options struct {
 	// several replicas pass a shared one).
 	TicketsPerHour int
 	TicketCounter  Counter
+	// Feedback stores per-entry counts for curators (nil: not counted).
+	Feedback FeedbackRecorder
 }
 
 // Engine is the conversation engine. It is safe for concurrent use.
@@ -235,6 +237,9 @@ type lastQuestion struct {
 	Urgent     bool              `json:"urgent,omitempty"`
 	Category   string            `json:"category,omitempty"`
 	TicketID   string            `json:"ticket_id,omitempty"`
+	// Shown is the FAQ entry answered at once, so that pressing Ask a
+	// therapist or Book after it counts against that entry.
+	Shown string `json:"shown,omitempty"`
 }
 
 const stateLastQuestion = "last_question"
@@ -318,6 +323,9 @@ func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Cl
 		return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment. If you are in danger, call your local emergency number."}}, nil
 	}
 	lq := lastQuestion{Text: scrubbed, Candidates: c.Candidates}
+	if c.Decision == DecisionAnswer {
+		lq.Shown = c.FAQID
+	}
 	if err := e.putLast(ctx, in.Handle, lq); err != nil {
 		return nil, err
 	}
@@ -326,6 +334,7 @@ func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Cl
 	case DecisionAnswer:
 		r, ok := e.answer(c.FAQID)
 		if ok {
+			e.feedback(ctx, c.FAQID, FeedbackShown)
 			// A message that asked two things: the other one, a tap away.
 			if also := e.opts.Library.Entry(c.Match.Also); also != nil && c.Match.Also != c.FAQID {
 				r.Buttons = append([]Button{{Label: LabelAlsoAsked + also.Question, Action: ActionShowFAQ + also.ID}}, r.Buttons...)
@@ -485,6 +494,9 @@ func (e *Engine) action(ctx context.Context, in Inbound) ([]Reply, error) {
 	case act == ActionAskTherapist:
 		return e.askTherapist(ctx, in)
 	case act == ActionBook:
+		if lq, err := e.last(ctx, in.Handle); err == nil && lq.Shown != "" {
+			e.feedback(ctx, lq.Shown, FeedbackBook)
+		}
 		return e.book(), nil
 	case act == ActionForget:
 		return e.forget(ctx, in)
@@ -493,8 +505,10 @@ func (e *Engine) action(ctx context.Context, in Inbound) ([]Reply, error) {
 	case act == ActionPrivacy:
 		return e.privacy(), nil
 	case strings.HasPrefix(act, ActionHelpful):
+		e.feedback(ctx, strings.TrimPrefix(act, ActionHelpful), FeedbackHelpful)
 		return []Reply{{Kind: KindInfo, Text: "Thank you — I'm glad it helped. You can ask another question any time."}}, nil
 	case strings.HasPrefix(act, ActionNotHelpful):
+		e.feedback(ctx, strings.TrimPrefix(act, ActionNotHelpful), FeedbackNotHelpful)
 		lq, err := e.last(ctx, in.Handle)
 		if err != nil {
 			return nil, err
@@ -506,6 +520,7 @@ func (e *Engine) action(ctx context.Context, in Inbound) ([]Reply, error) {
 		}
 	case strings.HasPrefix(act, ActionShowFAQ):
 		if r, ok := e.answer(strings.TrimPrefix(act, ActionShowFAQ)); ok {
+			e.feedback(ctx, r.FAQID, FeedbackShown)
 			return []Reply{r}, nil
 		}
 	}
@@ -522,6 +537,9 @@ func (e *Engine) askTherapist(ctx context.Context, in Inbound) ([]Reply, error) 
 	}
 	if lq.TicketID != "" {
 		return []Reply{{Kind: KindQueued, Text: "Your question is already with the therapists. You will get the answer here."}}, nil
+	}
+	if lq.Shown != "" {
+		e.feedback(ctx, lq.Shown, FeedbackAskTherapist)
 	}
 	blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
 	if err != nil {

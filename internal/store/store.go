@@ -248,6 +248,20 @@ func (t APIToken) ID() string {
 	return t.Hash
 }
 
+// FeedbackCount is how often something happened to one FAQ entry on one
+// day: counts only, never who (no handle, no text), so /forget has nothing
+// to remove from them. Days are UTC, "2006-01-02".
+type FeedbackCount struct {
+	Day   string `json:"day"`
+	FAQID string `json:"faq_id"`
+	Event string `json:"event"` // shown, helpful, not_helpful, ask_therapist, book
+	N     int64  `json:"n"`
+}
+
+// FeedbackRetention is how long the daily counts are kept (a year and a
+// month, so a clinic can compare with last year's same month).
+const FeedbackRetention = 400 * 24 * time.Hour
+
 // TicketFilter selects tickets for the queue. Zero values mean "any".
 type TicketFilter struct {
 	States []TicketState
@@ -328,6 +342,12 @@ type Store interface {
 	Token(ctx context.Context, tokenHash string) (APIToken, error)
 	Tokens(ctx context.Context, staff string) ([]APIToken, error) // oldest first
 	DeleteToken(ctx context.Context, tokenHash string) error
+
+	// AddFeedback adds c.N to the day's count of c.Event for c.FAQID.
+	// Feedback returns every count from day since (inclusive) on. Counts
+	// older than FeedbackRetention are purged.
+	AddFeedback(ctx context.Context, c FeedbackCount) error
+	Feedback(ctx context.Context, since string) ([]FeedbackCount, error)
 
 	// Forget deletes everything held for handle: messages, state, outbox
 	// items; tickets become content-free "forgotten" tombstones.

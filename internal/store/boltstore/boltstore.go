@@ -97,8 +97,9 @@ var (
 	bStaff  = []byte("staff")  // name -> Staff
 	bSess   = []byte("sess")   // idHash -> Session
 	bToken  = []byte("token")  // tokenHash -> staff name
+	bFeed   = []byte("feedback") // day \x00 faq \x00 event -> uint64 count (no asker data)
 
-	allBuckets = [][]byte{bMsg, bState, bTicket, bTState, bAudit, bOutbox, bODue, bHIdx, bExp, bBlock, bOnce, bStaff, bSess, bToken}
+	allBuckets = [][]byte{bMsg, bState, bTicket, bTState, bAudit, bOutbox, bODue, bHIdx, bExp, bBlock, bOnce, bStaff, bSess, bToken, bFeed}
 )
 
 // Kinds in the exp index.
@@ -1262,6 +1263,9 @@ func (s *Store) Purge(ctx context.Context, now time.Time) (store.PurgeReport, er
 		err := s.update(ctx, func(tx *bolt.Tx) (err error) {
 			rep = store.PurgeReport{}
 			n, err = purgeOnce(tx, now, &rep)
+			if err == nil && n == 0 {
+				err = purgeFeedback(tx, now, &rep)
+			}
 			return err
 		})
 		if err != nil {

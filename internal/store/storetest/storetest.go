@@ -125,6 +125,7 @@ func Run(t *testing.T, open Opener) {
 		{"Staff/DeleteCascade", testDeleteStaff},
 		{"Sessions", testSessions},
 		{"Tokens", testTokens},
+		{"Feedback", testFeedback},
 		{"Forget/Everything", testForget},
 		{"Forget/RawBytes", testForgetRaw},
 		{"Purge/Records", testPurgeRecords},
