@@ -83,20 +83,20 @@ type Store struct {
 
 // Bucket names.
 var (
-	bMsg    = []byte("msg")    // handle \0 id -> Message
-	bState  = []byte("state")  // handle \0 key -> stateRec
-	bTicket = []byte("ticket") // id -> Ticket
-	bTState = []byte("tstate") // state \0 id -> nil (queue index)
-	bAudit  = []byte("audit")  // ticketID \0 version(8) -> AuditEntry
-	bOutbox = []byte("outbox") // id -> OutboxItem
-	bODue   = []byte("odue")   // nextAttempt(8) id -> nil
-	bHIdx   = []byte("hidx")   // handle \0 kind \0 id -> nil (kind 't' ticket, 'o' outbox)
-	bExp    = []byte("exp")    // expiresAt(8) kind(1) recordKey -> nil
-	bBlock  = []byte("block")  // handle -> blockRec
-	bOnce   = []byte("once")   // key -> expiry(8)
-	bStaff  = []byte("staff")  // name -> Staff
-	bSess   = []byte("sess")   // idHash -> Session
-	bToken  = []byte("token")  // tokenHash -> staff name
+	bMsg    = []byte("msg")      // handle \0 id -> Message
+	bState  = []byte("state")    // handle \0 key -> stateRec
+	bTicket = []byte("ticket")   // id -> Ticket
+	bTState = []byte("tstate")   // state \0 id -> nil (queue index)
+	bAudit  = []byte("audit")    // ticketID \0 version(8) -> AuditEntry
+	bOutbox = []byte("outbox")   // id -> OutboxItem
+	bODue   = []byte("odue")     // nextAttempt(8) id -> nil
+	bHIdx   = []byte("hidx")     // handle \0 kind \0 id -> nil (kind 't' ticket, 'o' outbox)
+	bExp    = []byte("exp")      // expiresAt(8) kind(1) recordKey -> nil
+	bBlock  = []byte("block")    // handle -> blockRec
+	bOnce   = []byte("once")     // key -> expiry(8)
+	bStaff  = []byte("staff")    // name -> Staff
+	bSess   = []byte("sess")     // idHash -> Session
+	bToken  = []byte("token")    // tokenHash -> staff name
 	bFeed   = []byte("feedback") // day \x00 faq \x00 event -> uint64 count (no asker data)
 
 	allBuckets = [][]byte{bMsg, bState, bTicket, bTState, bAudit, bOutbox, bODue, bHIdx, bExp, bBlock, bOnce, bStaff, bSess, bToken, bFeed}
