@@ -107,6 +107,10 @@ func TestBrowserAnswerFlow(t *testing.T) {
 	if p := a11yProblems(t, ctx); len(p) > 0 {
 		t.Errorf("feedback page: %v", p)
 	}
+	run("gaps page", chromedp.Navigate(e.srv.URL+"/console/gaps"), chromedp.WaitVisible(chromedp.CSS("#gaps-table")))
+	if p := a11yProblems(t, ctx); len(p) > 0 {
+		t.Errorf("gaps page: %v", p)
+	}
 	run("back to the whole queue", chromedp.Navigate(e.srv.URL+"/console/"), chromedp.WaitVisible(chromedp.CSS(".urgent-row")))
 
 	run("open the ticket",

@@ -237,6 +237,7 @@ func (c *Console) Register(mux *http.ServeMux) {
 	mux.Handle("GET /console/events", c.page(c.events, roleAny))
 	mux.Handle("GET /console/tickets/{id}", c.page(c.ticketPage, roleAny))
 	mux.Handle("GET /console/history", c.page(c.historyPage, roleAny))
+	mux.Handle("GET /console/gaps", c.page(c.gapsPage, roleAny))
 	if c.feedback != nil {
 		mux.Handle("GET /console/feedback", c.page(c.feedbackPage, roleAny))
 		mux.Handle("GET /console/feedback.csv", c.page(c.feedbackCSV, roleAny))

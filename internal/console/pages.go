@@ -26,7 +26,7 @@ var staticFS embed.FS
 
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"login", "queue", "ticket", "staff", "error", "history", "feedback"} {
+	for _, name := range []string{"login", "queue", "ticket", "staff", "error", "history", "feedback", "gaps"} {
 		t, err := template.New(name).Funcs(template.FuncMap{"candArgs": candArgs}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
@@ -64,6 +64,7 @@ type page struct {
 	Filter      *queueFilter
 	History     *historyData
 	Feedback    *feedbackData
+	Gaps        *gapsData
 	Ticket      *ticketData
 	Login       *loginData
 	Staff       *staffData
