@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -173,4 +174,23 @@ func TestLoginFormTokenOneUse(t *testing.T) {
 	}
 	// A fresh form works.
 	c.login("alice", pw)
+}
+
+// TestMemOnceBounded: the in-memory set of used login tokens never grows
+// past its cap, and a token is still refused the second time below it.
+func TestMemOnceBounded(t *testing.T) {
+	now := time.Now()
+	m := &memOnce{seen: map[string]time.Time{}, now: func() time.Time { return now }}
+	ctx := context.Background()
+	for i := range memOnceCap + 10 {
+		if fresh, _ := m.Once(ctx, "k"+strconv.Itoa(i), time.Hour); !fresh {
+			t.Fatalf("token %d refused on first use", i)
+		}
+		if len(m.seen) > memOnceCap {
+			t.Fatalf("set grew to %d, cap %d", len(m.seen), memOnceCap)
+		}
+	}
+	if fresh, _ := m.Once(ctx, "k"+strconv.Itoa(memOnceCap+9), time.Hour); fresh {
+		t.Error("a used token was accepted again")
+	}
 }

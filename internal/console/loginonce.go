@@ -21,6 +21,9 @@ type OnceStore interface {
 
 const loginTokenTTL = time.Hour
 
+// memOnceCap bounds the in-memory set of used login tokens (about 5 MB).
+const memOnceCap = 50000
+
 // memOnce is the in-process OnceStore used when Options.Once is nil.
 type memOnce struct {
 	mu   sync.Mutex
@@ -32,11 +35,17 @@ func (m *memOnce) Once(_ context.Context, key string, ttl time.Duration) (bool, 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
-	if len(m.seen) > 10000 { // drop the expired; bounded by the login rate limits anyway
+	if len(m.seen) >= memOnceCap {
 		for k, exp := range m.seen {
 			if !now.Before(exp) {
 				delete(m.seen, k)
 			}
+		}
+		// A flood of fresh forms (the set is checked before the login
+		// budgets) must not grow memory without bound: start again. The
+		// per-name, per-address and global budgets still hold meanwhile.
+		if len(m.seen) >= memOnceCap {
+			clear(m.seen)
 		}
 	}
 	if exp, ok := m.seen[key]; ok && now.Before(exp) {

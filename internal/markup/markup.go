@@ -189,21 +189,24 @@ func SafeURL(raw string) bool {
 }
 
 // HTML renders text as safe HTML: <p>, <ul><li>, <strong>, <em>, <a>.
-func HTML(text string) string {
+func HTML(text string) string { return render(text, false) }
+
+// render is HTML, with phone numbers linked when phones is set.
+func render(text string, phones bool) string {
 	var b strings.Builder
 	for _, blk := range Parse(text) {
 		if blk.List {
 			b.WriteString("<ul>")
 			for _, it := range blk.Items {
 				b.WriteString("<li>")
-				writeInline(&b, it, false)
+				writeInline(&b, it, phones)
 				b.WriteString("</li>")
 			}
 			b.WriteString("</ul>")
 			continue
 		}
 		b.WriteString("<p>")
-		writeInline(&b, blk.Items[0], false)
+		writeInline(&b, blk.Items[0], phones)
 		b.WriteString("</p>")
 	}
 	return b.String()

@@ -25,25 +25,7 @@ var (
 
 // HTMLPhones is HTML with phone numbers in the text (not in links) as tel:
 // or sms: links.
-func HTMLPhones(text string) string {
-	var b strings.Builder
-	for _, blk := range Parse(text) {
-		if blk.List {
-			b.WriteString("<ul>")
-			for _, it := range blk.Items {
-				b.WriteString("<li>")
-				writeInline(&b, it, true)
-				b.WriteString("</li>")
-			}
-			b.WriteString("</ul>")
-			continue
-		}
-		b.WriteString("<p>")
-		writeInline(&b, blk.Items[0], true)
-		b.WriteString("</p>")
-	}
-	return b.String()
-}
+func HTMLPhones(text string) string { return render(text, true) }
 
 // linkPhones escapes s and links the phone numbers in it.
 func linkPhones(s string, before string) string {

@@ -1,13 +1,9 @@
 package moderation
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -18,7 +14,7 @@ import (
 // webhook; ErrOnCallFailed when the webhook did not take the alert (the
 // message says to call the on-call clinician directly).
 var (
-	ErrNoOnCall     = fmt.Errorf("%w: no on-call contact is set (clinic.oncall_webhook): call the on-call clinician directly", ErrIllegal)
+	ErrNoOnCall     = fmt.Errorf("%w: no on-call contact is set (alerts.oncall_webhook): call the on-call clinician directly", ErrIllegal)
 	ErrOnCallFailed = errors.New("the on-call clinician could not be alerted")
 )
 
@@ -72,23 +68,12 @@ func shortTicketID(id string) string {
 }
 
 func (s *Service) postOnCall(ctx context.Context, text string) error {
-	body, _ := json.Marshal(webhookMessage{Text: text})
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.onCallURL, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("%w (the webhook URL is not usable: %v): call the on-call clinician directly", ErrOnCallFailed, err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		// The error would contain the URL, which is a secret.
-		return fmt.Errorf("%w (the webhook did not answer): call the on-call clinician directly, and check clinic.oncall_webhook", ErrOnCallFailed)
-	}
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("%w (the webhook answered HTTP %d): call the on-call clinician directly, and check clinic.oncall_webhook", ErrOnCallFailed, resp.StatusCode)
+	status, err := s.postWebhook(ctx, s.onCallURL, text)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w (%v): call the on-call clinician directly, and check alerts.oncall_webhook", ErrOnCallFailed, err)
+	case status/100 != 2:
+		return fmt.Errorf("%w (the webhook answered HTTP %d): call the on-call clinician directly, and check alerts.oncall_webhook", ErrOnCallFailed, status)
 	}
 	return nil
 }

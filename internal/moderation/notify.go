@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -49,26 +50,35 @@ func (s *Service) notifyWebhook(ctx context.Context, urgent bool) {
 	if err != nil {
 		s.log.Warn("moderation: webhook alert without counts", "err", err)
 	}
-	body, _ := json.Marshal(webhookMessage{Text: s.webhookText(urgent, stats)})
+	switch status, err := s.postWebhook(ctx, s.webhookURL, s.webhookText(urgent, stats)); {
+	case err != nil:
+		s.log.Warn("moderation: the webhook alert could not be sent; check the webhook URL and the network", "err", err)
+	case status/100 != 2:
+		s.log.Warn("moderation: the webhook refused the alert; check the webhook URL", "status", status)
+	}
+}
+
+// postWebhook posts text as a Slack incoming-webhook message to url and
+// returns the HTTP status. Its errors never hold the URL (it is a secret).
+func (s *Service) postWebhook(ctx context.Context, url, text string) (int, error) {
+	body, _ := json.Marshal(webhookMessage{Text: text})
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		s.log.Error("moderation: build the webhook alert", "err", err)
-		return
+		return 0, errors.New("the webhook URL is not usable")
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.client.Do(req)
 	if err != nil {
-		// The error would contain the URL, which is a secret; say what to check.
-		s.log.Warn("moderation: the webhook alert could not be sent; check the webhook URL and the network", "timeout", ctx.Err() != nil)
-		return
+		if ctx.Err() != nil {
+			return 0, errors.New("the webhook did not answer in time")
+		}
+		return 0, errors.New("the webhook could not be reached")
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		s.log.Warn("moderation: the webhook refused the alert; check the webhook URL", "status", resp.StatusCode)
-	}
+	return resp.StatusCode, nil
 }
 
 // draft asks the Drafter for a draft answer and stores it on the ticket,
