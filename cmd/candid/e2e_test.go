@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,15 @@ func newApp(t *testing.T, env map[string]string) (*app, *httptest.Server) {
 }
 
 func newAppWithLog(t *testing.T, env map[string]string, log *slog.Logger) (*app, *httptest.Server) {
+	t.Helper()
+	a, srv, _ := startApp(t, env, log)
+	return a, srv
+}
+
+// startApp is newAppWithLog with a stop function, for tests that restart the
+// service on the same data folder (stop is also run at cleanup; twice is
+// fine).
+func startApp(t *testing.T, env map[string]string, log *slog.Logger) (*app, *httptest.Server, func()) {
 	t.Helper()
 	dir := env["CANDID_DATA"] // a replica's folder, keys already in place
 	if dir == "" {
@@ -40,6 +50,7 @@ func newAppWithLog(t *testing.T, env map[string]string, log *slog.Logger) (*app,
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := build(ctx, cfg, log)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	done := make(chan struct{}, len(a.runners))
@@ -47,17 +58,21 @@ func newAppWithLog(t *testing.T, env map[string]string, log *slog.Logger) (*app,
 		go func() { r(ctx); done <- struct{}{} }()
 	}
 	srv := httptest.NewServer(a.handler)
-	t.Cleanup(func() {
-		srv.Close()
-		a.console.Close()
-		cancel()
-		for range a.runners {
-			<-done
-		}
-		a.mod.Close()
-		a.store.Close()
-	})
-	return a, srv
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			srv.Close()
+			a.console.Close()
+			cancel()
+			for range a.runners {
+				<-done
+			}
+			a.mod.Close()
+			a.store.Close()
+		})
+	}
+	t.Cleanup(stop)
+	return a, srv, stop
 }
 
 // TestBrowserAskerToModeratorAndBack drives the real web chat and the real

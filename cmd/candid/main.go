@@ -28,6 +28,7 @@ Usage:
   candid faq show ID            show an entry as an asker sees it
   candid user add|remove|list|token|reset …
                                 manage clinic staff accounts (works while serve runs)
+  candid keys rotate|list       rotate the handle and sealing keys; list them
   candid config                 print every configuration key (YAML, env, flag, default)
   candid version                print the version
 
@@ -56,6 +57,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = faqCmd(args, stdout, stderr, getenv)
 	case "user":
 		err = userCmd(ctx, args, stdout, stderr, getenv)
+	case "keys":
+		err = keysCmd(ctx, args, stdout, stderr, getenv)
 	case "config":
 		err = configCmd(args, stdout)
 	case "version":

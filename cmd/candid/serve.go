@@ -153,12 +153,9 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 		// Replicas must share keys: the operator provides the same files to each.
 		log.Info("store is redis: every replica needs the same keys folder", "keys", keyDir)
 	}
-	keys, created, err := identity.LoadOrCreate(keyDir)
+	keys, err := loadKeys(keyDir, cfg, time.Now(), log)
 	if err != nil {
 		return nil, err
-	}
-	if created {
-		log.Info("created secret keys (mode 0600); back them up: without them existing handles and sealed addresses cannot be read", "folder", keyDir)
 	}
 	a.keys = keys
 
@@ -190,6 +187,10 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 	}
 	a.store = st
 	log.Info("data", "store", cfg.Store, "where", where)
+	if err := checkSharedKeys(ctx, st, keys, log); err != nil {
+		st.Close()
+		return nil, err
+	}
 
 	a.metrics = newMetrics()
 	retention := time.Duration(cfg.TicketRetentionDays) * 24 * time.Hour
@@ -264,6 +265,37 @@ func build(ctx context.Context, cfg *config.Config, log *slog.Logger) (*app, err
 		},
 	)
 	return a, nil
+}
+
+// keysChecker is a store several replicas share (Redis), which records the
+// deployment's key fingerprints.
+type keysChecker interface {
+	CheckKeys(ctx context.Context, current string, retired []string) (redisstore.KeysCheck, error)
+}
+
+// checkSharedKeys refuses to start a replica whose keys are not the other
+// replicas': its handles would be strangers to them and its sealed
+// addresses unreadable.
+func checkSharedKeys(ctx context.Context, st store.Store, keys *identity.Keys, log *slog.Logger) error {
+	kc, ok := st.(keysChecker)
+	if !ok {
+		return nil // one process: nothing to agree with
+	}
+	res, err := kc.CheckKeys(ctx, keys.Fingerprint(), keys.RetiredFingerprints())
+	if err != nil {
+		return err
+	}
+	switch res {
+	case redisstore.KeysFirst, redisstore.KeysSame:
+		return nil
+	case redisstore.KeysRotated:
+		log.Info("keys rotated: this replica's new keys are now the deployment's; restart the other replicas with the same keys folder", "keys", keys.Fingerprint())
+		return nil
+	case redisstore.KeysStale:
+		return fmt.Errorf("this replica's keys (%s) were retired by a rotation on another replica: copy the current keys folder (with keys/retired/) from it and start again", keys.Fingerprint())
+	default:
+		return fmt.Errorf("this replica's keys (%s) are not the other replicas' keys: every replica needs the same keys folder (copy it from a running replica; do not let each create its own)", keys.Fingerprint())
+	}
 }
 
 func emergencyLine(cfg *config.Config) string {

@@ -315,9 +315,9 @@ func (e *Engine) ordinary(ctx context.Context, in Inbound, scrubbed string, c Cl
 	if c.Decision == DecisionTooLong {
 		return []Reply{{Kind: KindInfo, Text: fmt.Sprintf("That message is longer than I can read (%d characters at most). Could you shorten it to the main question?", MaxQuestionRunes)}}, nil
 	}
-	blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
+	blocked, err := e.blocked(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("conversation: check block: %w", err)
+		return nil, err
 	}
 	if blocked {
 		return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment. If you are in danger, call your local emergency number."}}, nil
@@ -541,9 +541,9 @@ func (e *Engine) askTherapist(ctx context.Context, in Inbound) ([]Reply, error) 
 	if lq.Shown != "" {
 		e.feedback(ctx, lq.Shown, FeedbackAskTherapist)
 	}
-	blocked, err := e.opts.Memory.Blocked(ctx, in.Handle)
+	blocked, err := e.blocked(ctx, in)
 	if err != nil {
-		return nil, fmt.Errorf("conversation: check block: %w", err)
+		return nil, err
 	}
 	if blocked {
 		return []Reply{{Kind: KindInfo, Text: "This service is not available to you at the moment."}}, nil
@@ -624,10 +624,34 @@ func (e *Engine) book() []Reply {
 	return []Reply{r}
 }
 
+// blocked reports whether the asker is blocked under their handle or under
+// one the retired keys gave them (a block outlives a key rotation).
+func (e *Engine) blocked(ctx context.Context, in Inbound) (bool, error) {
+	for _, h := range append([]string{in.Handle}, in.PastHandles...) {
+		b, err := e.opts.Memory.Blocked(ctx, h)
+		if err != nil {
+			return false, fmt.Errorf("conversation: check block: %w", err)
+		}
+		if b {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
 func (e *Engine) forget(ctx context.Context, in Inbound) ([]Reply, error) {
-	rep, err := e.opts.Forgetter.Forget(ctx, in.Handle)
-	if err != nil {
-		return nil, fmt.Errorf("conversation: forget: %w", err)
+	// Under every handle the asker has had: what was held before a key
+	// rotation is theirs too.
+	var rep store.ForgetReport
+	for _, h := range append([]string{in.Handle}, in.PastHandles...) {
+		r, err := e.opts.Forgetter.Forget(ctx, h)
+		if err != nil {
+			return nil, fmt.Errorf("conversation: forget: %w", err)
+		}
+		rep.Messages += r.Messages
+		rep.Tickets += r.Tickets
+		rep.Outbox += r.Outbox
+		rep.State += r.State
 	}
 	e.log.InfoContext(ctx, "forget", "messages", rep.Messages, "tickets", rep.Tickets, "outbox", rep.Outbox, "state", rep.State)
 	text := "Done. Everything held for you has been deleted: your messages, your questions to therapists and any answer not yet delivered. You can start again any time."

@@ -11,6 +11,10 @@ import (
 type Inbound struct {
 	// Handle is the asker's pseudonymous handle (identity.Keys.Handle).
 	Handle string
+	// PastHandles are the handles retired keys gave the same account
+	// (identity.Keys.PastHandles): /forget deletes under them too, and a
+	// block made under one still holds. Empty until keys are rotated.
+	PastHandles []string
 	// Platform is "web", "telegram" or "slack".
 	Platform string
 	// Address is the sealed reply address for later answers (nil for web,

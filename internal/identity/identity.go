@@ -31,10 +31,16 @@ const (
 	keyBytes      = 32
 )
 
-// Keys holds the server's secrets.
+// Keys holds the server's secrets: the current pair, which makes every new
+// handle and seal, and the retired pairs kept after a rotation (rotate.go),
+// which only read: they open addresses sealed before the rotation and find
+// what an asker left under an older handle, until that data has expired.
 type Keys struct {
 	handleKey []byte
 	aead      cipher.AEAD
+	sealID    [8]byte
+	retired   []*Keys // newest first; never themselves hold retired keys
+	retiredAt time.Time
 }
 
 // NewKeys builds Keys from raw secrets (32 bytes each); tests use it.
@@ -50,7 +56,10 @@ func NewKeys(handleKey, sealKey []byte) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("identity: %w", err)
 	}
-	return &Keys{handleKey: append([]byte(nil), handleKey...), aead: aead}, nil
+	k := &Keys{handleKey: append([]byte(nil), handleKey...), aead: aead}
+	id := sha256.Sum256(append([]byte("candid seal key id\x00"), sealKey...))
+	copy(k.sealID[:], id[:])
+	return k, nil
 }
 
 // RandomKeys returns fresh keys that are never saved; for tests and tools.
@@ -64,7 +73,8 @@ func RandomKeys() *Keys {
 
 // LoadOrCreate reads the keys from dir, creating them (mode 0600, dir 0700)
 // when they do not exist yet. created reports whether new keys were made, so
-// that the caller can say so once.
+// that the caller can say so once. Retired keys (after `candid keys
+// rotate`) are read too; see LoadRetired.
 func LoadOrCreate(dir string) (k *Keys, created bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("identity: create key folder %s: %w (check --data and its permissions)", dir, err)
@@ -161,21 +171,50 @@ func (k *Keys) Seal(addr Address, expires time.Time) ([]byte, error) {
 	var exp [8]byte
 	binary.BigEndian.PutUint64(exp[:], uint64(expires.Unix()))
 	nonce := randomBytes(k.aead.NonceSize())
-	out := append(append([]byte{1}, exp[:]...), nonce...)
-	return k.aead.Seal(out, nonce, plain, out[:9]), nil
+	// Format 2: version, the key's id (so that the right key is found after
+	// a rotation), expiry, nonce, ciphertext. Format 1 had no key id.
+	out := append(append(append([]byte{2}, k.sealID[:]...), exp[:]...), nonce...)
+	return k.aead.Seal(out, nonce, plain, out[:sealHeader2]), nil
 }
+
+const (
+	sealHeader1 = 9  // version, expiry
+	sealHeader2 = 17 // version, key id, expiry
+)
 
 // Open decrypts a sealed address. It fails if the data was altered, sealed
 // with another key, or expired at now.
 func (k *Keys) Open(sealed []byte, now time.Time) (Address, error) {
 	ns := k.aead.NonceSize()
-	if len(sealed) < 9+ns+k.aead.Overhead() || sealed[0] != 1 {
+	var head int
+	var candidates []*Keys
+	switch {
+	case len(sealed) > 0 && sealed[0] == 1:
+		head, candidates = sealHeader1, k.all() // no key id: try each
+	case len(sealed) > 0 && sealed[0] == 2 && len(sealed) >= sealHeader2:
+		head = sealHeader2
+		for _, c := range k.all() {
+			if string(c.sealID[:]) == string(sealed[1:9]) {
+				candidates = append(candidates, c)
+			}
+		}
+	default:
 		return Address{}, errors.New("identity: not a sealed address")
 	}
-	expires := time.Unix(int64(binary.BigEndian.Uint64(sealed[1:9])), 0)
-	plain, err := k.aead.Open(nil, sealed[9:9+ns], sealed[9+ns:], sealed[:9])
+	if len(sealed) < head+ns+k.aead.Overhead() {
+		return Address{}, errors.New("identity: not a sealed address")
+	}
+	expires := time.Unix(int64(binary.BigEndian.Uint64(sealed[head-8:head])), 0)
+	var plain []byte
+	err := errors.New("identity: sealed address does not verify (altered, or sealed with a key this server does not hold)")
+	for _, c := range candidates {
+		if p, oerr := c.aead.Open(nil, sealed[head:head+ns], sealed[head+ns:], sealed[:head]); oerr == nil {
+			plain, err = p, nil
+			break
+		}
+	}
 	if err != nil {
-		return Address{}, errors.New("identity: sealed address does not verify (altered, or sealed with another key)")
+		return Address{}, err
 	}
 	if !now.Before(expires) {
 		return Address{}, ErrSealExpired

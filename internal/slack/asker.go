@@ -220,6 +220,7 @@ func (a *App) answerMention(ctx context.Context, team string, m *slackevents.App
 // the same, and anything else is told to wait.
 func (a *App) ask(ctx context.Context, team, user, channel string, in conversation.Inbound) {
 	in.Handle = a.handle(team, user)
+	in.PastHandles = a.keys.PastHandles("slack", team+":"+user)
 	in.Platform = "slack"
 	in.Region = a.region
 	addr, err := a.seal(channel)
@@ -275,7 +276,7 @@ func (a *App) refuse(ctx context.Context, team, user, channel, text, refusal str
 // the engine cannot be asked, the replies are the refusal.
 func (a *App) refused(ctx context.Context, team, user, dm, text, refusal string) (replies []conversation.Reply, helped bool) {
 	refusedOnly := []conversation.Reply{{Kind: conversation.KindInfo, Text: refusal}}
-	in := conversation.Inbound{Handle: a.handle(team, user), Platform: "slack", Region: a.region, Text: text}
+	in := conversation.Inbound{Handle: a.handle(team, user), PastHandles: a.keys.PastHandles("slack", team+":"+user), Platform: "slack", Region: a.region, Text: text}
 	// Without a DM the ticket is still opened (staff see the danger); its
 	// later answer cannot be delivered, and says so in the queue.
 	to := dm

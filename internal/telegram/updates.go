@@ -300,11 +300,12 @@ func (b *Bot) inbound(handle string, from *tgbotapi.User, chatID int64) (convers
 		return conversation.Inbound{}, err
 	}
 	return conversation.Inbound{
-		Handle:   handle,
-		Platform: Platform,
-		Address:  sealed,
-		Locale:   locale(from.LanguageCode),
-		Region:   b.opts.Region,
+		Handle:      handle,
+		PastHandles: b.opts.Keys.PastHandles(Platform, strconv.FormatInt(from.ID, 10)),
+		Platform:    Platform,
+		Address:     sealed,
+		Locale:      locale(from.LanguageCode),
+		Region:      b.opts.Region,
 	}, nil
 }
 

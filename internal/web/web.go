@@ -211,6 +211,20 @@ func (c *Chat) session(w http.ResponseWriter, r *http.Request) string {
 	return c.opts.Keys.Handle("web", id)
 }
 
+// pastHandles are the handles retired keys gave this browser's session (see
+// conversation.Inbound.PastHandles); none for a new session.
+func (c *Chat) pastHandles(r *http.Request) []string {
+	ck, err := r.Cookie(c.cookieName())
+	if err != nil {
+		return nil
+	}
+	id, ok := c.cookieID(ck.Value)
+	if !ok {
+		return nil
+	}
+	return c.opts.Keys.PastHandles("web", id)
+}
+
 // existingSession is session without issuing a cookie (for reads).
 func (c *Chat) existingSession(r *http.Request) (string, bool) {
 	ck, err := r.Cookie(c.cookieName())
@@ -359,6 +373,7 @@ func (c *Chat) apiAction(w http.ResponseWriter, r *http.Request) {
 func (c *Chat) apiHandle(w http.ResponseWriter, r *http.Request, in conversation.Inbound) {
 	handle := c.session(w, r)
 	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	in.PastHandles = c.pastHandles(r)
 	in.Client = c.clientKey(r)
 	if ok, wait := c.allow(r, handle); !ok {
 		if replies := c.refused(r.Context(), in, limitedAPIText); replies != nil {
@@ -550,6 +565,7 @@ func (c *Chat) form(w http.ResponseWriter, r *http.Request, fill func(*conversat
 		return
 	}
 	in.Handle, in.Platform, in.Locale, in.Region = handle, "web", "en", c.opts.Region
+	in.PastHandles = c.pastHandles(r)
 	in.Client = c.clientKey(r)
 	in.Text = strings.ToValidUTF8(in.Text, "\uFFFD")
 	if ok, _ := c.allow(r, handle); !ok {
