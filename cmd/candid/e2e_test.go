@@ -30,7 +30,7 @@ func newAppWithLog(t *testing.T, env map[string]string, log *slog.Logger) (*app,
 // startApp is newAppWithLog with a stop function, for tests that restart the
 // service on the same data folder (stop is also run at cleanup; twice is
 // fine).
-func startApp(t *testing.T, env map[string]string, log *slog.Logger) (*app, *httptest.Server, func()) {
+func startApp(t testing.TB, env map[string]string, log *slog.Logger) (*app, *httptest.Server, func()) {
 	t.Helper()
 	dir := env["CANDID_DATA"] // a replica's folder, keys already in place
 	if dir == "" {

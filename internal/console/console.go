@@ -67,6 +67,7 @@ type Accounts interface {
 	ResetPassword(ctx context.Context, name string) (password string, err error)
 	NewToken(ctx context.Context, name string) (token string, err error)
 	Login(ctx context.Context, name, password, clientKey string) (sessionID, csrf string, err error)
+	LoginRefused(ctx context.Context, name, clientKey string) bool
 	Session(ctx context.Context, sessionID string) (moderation.Actor, store.Session, error)
 	Token(ctx context.Context, token string) (moderation.Actor, error)
 	Logout(ctx context.Context, sessionID string) error

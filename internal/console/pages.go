@@ -329,7 +329,21 @@ func (c *Console) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		pg.Login.Name = name
 	}
 	ck, err := r.Cookie(loginCookie)
-	if crossSite(r) || err != nil || !csrfEqual(r.PostFormValue(csrfField), ck.Value) || !c.useLoginToken(r.Context(), ck.Value) {
+	if crossSite(r) || err != nil || !csrfEqual(r.PostFormValue(csrfField), ck.Value) {
+		pg.Error = "the login form expired, was already used, or came from another site: try again"
+		c.renderLogin(w, r, http.StatusForbidden, pg)
+		return
+	}
+	// A spent failure budget refuses before the one-use token is recorded
+	// (a store write) and before any password work: under a flood of
+	// guesses each costs a counter read.
+	if c.acc.LoginRefused(r.Context(), strings.TrimSpace(name), c.clientKey(r)) {
+		w.Header().Set("Retry-After", "900")
+		pg.Error = "too many login attempts: wait 15 minutes and try again, or ask an admin to reset your password"
+		c.renderLogin(w, r, http.StatusTooManyRequests, pg)
+		return
+	}
+	if !c.useLoginToken(r.Context(), ck.Value) {
 		pg.Error = "the login form expired, was already used, or came from another site: try again"
 		c.renderLogin(w, r, http.StatusForbidden, pg)
 		return

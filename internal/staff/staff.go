@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 
@@ -82,7 +83,8 @@ type Options struct {
 	GlobalFailures int
 	// MaxHashing caps the password checks that run at once (argon2id takes
 	// 19 MiB each): a flood of logins beyond it is refused with ErrBusy
-	// instead of taking the memory and CPU that askers need. Default 4.
+	// instead of taking the memory and CPU that askers need. Default: half
+	// the cores (at least one).
 	MaxHashing int
 }
 
@@ -115,6 +117,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9._-]{2,32}$`)
 type Service struct {
 	st        Store
 	log       *slog.Logger
+	warn      *throttledLog // refusals, which a flood repeats
 	now       func() time.Time
 	ttl       time.Duration
 	attempts  int
@@ -155,6 +158,7 @@ func New(opts Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.warn = &throttledLog{log: s.log, every: time.Minute, now: s.now}
 	if s.ttl <= 0 {
 		s.ttl = 12 * time.Hour
 	}
@@ -165,7 +169,9 @@ func New(opts Options) (*Service, error) {
 		s.failures = ratelimit.NewWindow(LoginWindow, s.now)
 	}
 	if opts.MaxHashing <= 0 {
-		opts.MaxHashing = 4
+		// Half the cores: a burst of password checks (a flood within the
+		// failure budgets) leaves the other half to the askers.
+		opts.MaxHashing = max(1, runtime.NumCPU()/2)
 	}
 	s.hashing = make(chan struct{}, opts.MaxHashing)
 	s.dummyHash = s.params.hash(randomString(passwordBytes))
@@ -347,41 +353,32 @@ func (s *Service) RevokeToken(ctx context.Context, name, id string) error {
 // attempts per name and client (clientKey: the client's IP, say) are
 // limited to LoginAttempts per LoginWindow.
 func (s *Service) Login(ctx context.Context, name, password, clientKey string) (sessionID, csrf string, err error) {
-	key := name + "\x00" + clientKey
-	if len(key) > 512 {
-		key = key[:512]
-	}
-	// A name key starts with the name; the address key starts with a NUL,
-	// which no account name (ValidName) can, so no account shares it.
-	addrKey := "\x00addr\x00" + clientKey
-	if len(addrKey) > 512 {
-		addrKey = addrKey[:512]
-	}
+	key, addrKey := loginKeys(name, clientKey)
 	// The slot comes first: a login refused as busy costs the name none
 	// of its attempts.
 	select {
 	case s.hashing <- struct{}{}:
 		defer func() { <-s.hashing }()
 	default:
-		s.log.Warn("staff: login refused: too many password checks at once")
+		s.warn.Warn("staff: login refused: too many password checks at once")
 		return "", "", ErrBusy
 	}
 	// A failure is reserved before the password is checked and given back
 	// only on success, so parallel guesses cannot all pass the check
 	// before any of them is counted.
 	if !s.reserve(ctx, key, s.attempts) {
-		s.log.Warn("staff: login rate-limited")
+		s.warn.Warn("staff: login rate-limited")
 		return "", "", ErrRateLimited
 	}
 	if !s.reserve(ctx, addrKey, addressFactor*s.attempts) {
-		s.log.Warn("staff: login rate-limited for a client address")
+		s.warn.Warn("staff: login rate-limited for a client address")
 		return "", "", ErrRateLimited
 	}
 	// The global budget bounds a spray from many addresses (a botnet, or
 	// addresses forged behind a misconfigured proxy). A success does not
 	// give it back: it counts everyone's failures.
 	if !s.reserve(ctx, globalFailKey, s.global) {
-		s.log.Warn("staff: login refused: the service-wide budget of failed logins is spent; someone may be guessing passwords", "budget", s.global, "window", LoginWindow)
+		s.warn.Warn("staff: login refused: the service-wide budget of failed logins is spent; someone may be guessing passwords", "budget", s.global, "window", LoginWindow)
 		return "", "", ErrRateLimited
 	}
 	var st store.Staff
@@ -415,6 +412,34 @@ func (s *Service) Login(ctx context.Context, name, password, clientKey string) (
 	}
 	s.log.Info("staff: signed in", "name", st.Name)
 	return sessionID, csrf, nil
+}
+
+// loginKeys are the failure counters' keys for a name from a client, and
+// for the client alone.
+func loginKeys(name, clientKey string) (key, addrKey string) {
+	key = name + "\x00" + clientKey
+	if len(key) > 512 {
+		key = key[:512]
+	}
+	// A name key starts with the name; the address key starts with a NUL,
+	// which no account name (ValidName) can, so no account shares it.
+	addrKey = "\x00addr\x00" + clientKey
+	if len(addrKey) > 512 {
+		addrKey = addrKey[:512]
+	}
+	return key, addrKey
+}
+
+// LoginRefused reports, without counting anything, whether Login would now
+// refuse name from clientKey because a failure budget (the name's, the
+// address's or the service-wide one) is spent. The console asks first, so
+// that a flood of guesses costs a counter read each, not a store write for
+// its one-use form token and not a password check.
+func (s *Service) LoginRefused(ctx context.Context, name, clientKey string) bool {
+	key, addrKey := loginKeys(name, clientKey)
+	return s.failures.Count(ctx, globalFailKey) >= s.global ||
+		s.failures.Count(ctx, addrKey) >= addressFactor*s.attempts ||
+		s.failures.Count(ctx, key) >= s.attempts
 }
 
 // reserve counts one failure for key unless key already has limit; it

@@ -2,8 +2,12 @@ package staff
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+
 	"errors"
 	"fmt"
+	"github.com/candid-app/candid/internal/logtest"
 	"testing"
 	"time"
 )
@@ -97,5 +101,62 @@ func TestGlobalFailureBudget(t *testing.T) {
 	clock.Advance(LoginWindow + time.Second)
 	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.7"); err != nil {
 		t.Errorf("after the window: %v", err)
+	}
+}
+
+// LoginRefused answers what Login would for a spent budget, without
+// counting: asking it any number of times spends nothing.
+func TestLoginRefusedPeeks(t *testing.T) {
+	svc, _, clock := newTest(t)
+	svc.global = 10
+	ctx := context.Background()
+	pw, _ := svc.Add(ctx, "alice", "moderator")
+	for range 100 {
+		if svc.LoginRefused(ctx, "alice", "198.51.100.7") {
+			t.Fatal("refused with no failures")
+		}
+	}
+	for range svc.attempts {
+		svc.Login(ctx, "alice", "wrong", "198.51.100.7")
+	}
+	if !svc.LoginRefused(ctx, "alice", "198.51.100.7") {
+		t.Error("the name's budget is spent from this address, yet not refused")
+	}
+	if svc.LoginRefused(ctx, "alice", "198.51.100.8") {
+		t.Error("another address refused by the name's budget from the first")
+	}
+	for i := range 10 {
+		svc.Login(ctx, fmt.Sprintf("user%d", i), "guess", fmt.Sprintf("203.0.113.%d", i))
+	}
+	if !svc.LoginRefused(ctx, "bob", "192.0.2.1") {
+		t.Error("the service-wide budget is spent, yet a new name and address are not refused")
+	}
+	clock.Advance(LoginWindow + time.Second)
+	if svc.LoginRefused(ctx, "alice", "198.51.100.7") {
+		t.Error("still refused after the window")
+	}
+	if _, _, err := svc.Login(ctx, "alice", pw, "198.51.100.7"); err != nil {
+		t.Errorf("login after the window: %v", err)
+	}
+}
+
+// A flood of refusals writes one log line a minute, saying how many it held
+// back, not one per attempt.
+func TestRefusalsLogThrottled(t *testing.T) {
+	var logs logtest.Buffer
+	svc, _, clock := newTest(t)
+	svc.log = slog.New(slog.NewTextHandler(&logs, nil))
+	svc.warn = &throttledLog{log: svc.log, every: time.Minute, now: svc.now}
+	ctx := context.Background()
+	for range 200 {
+		svc.Login(ctx, "alice", "wrong", "198.51.100.7")
+	}
+	if n := strings.Count(logs.String(), "login rate-limited"); n != 1 {
+		t.Fatalf("%d log lines for 195 refusals in a minute, want 1:\n%s", n, logs.String())
+	}
+	clock.Advance(2 * time.Minute)
+	svc.Login(ctx, "alice", "wrong", "198.51.100.7")
+	if !strings.Contains(logs.String(), "held_back=") {
+		t.Errorf("the next line does not say how many were held back:\n%s", logs.String())
 	}
 }
