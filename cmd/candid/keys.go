@@ -71,11 +71,7 @@ func keysCmd(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		return err
 	}
 	fmt.Fprintf(stdout, "current  %s\n", k.Fingerprint())
-	kept, _, err := k.LoadRetired(dir, 0, now)
-	if err != nil {
-		return err
-	}
-	for _, r := range kept {
+	for _, r := range k.Retired() {
 		fmt.Fprintf(stdout, "retired  %s  on %s, deleted after %s\n", r.Fingerprint, r.RetiredAt.UTC().Format(time.DateOnly), r.RetiredAt.Add(keepRetired(cfg)).UTC().Format(time.DateOnly))
 	}
 	return nil

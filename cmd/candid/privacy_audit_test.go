@@ -330,13 +330,15 @@ func runPrivacyAudit(t *testing.T, env map[string]string) {
 	audit("after /forget", append(raw, handles["web"], handles["telegram"], handles["slack"]))
 }
 
+var nonDigits = regexp.MustCompile(`\D`)
+
 // hit reports whether s occurs in content, also as its digits alone (a
 // phone number stored without its separators is still the number).
 func hit(content, s string) bool {
 	if strings.Contains(content, s) {
 		return true
 	}
-	digits := regexp.MustCompile(`\D`).ReplaceAllString(s, "")
+	digits := nonDigits.ReplaceAllString(s, "")
 	return len(digits) >= 9 && strings.Contains(content, digits)
 }
 

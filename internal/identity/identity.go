@@ -15,13 +15,11 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -39,8 +37,8 @@ type Keys struct {
 	handleKey []byte
 	aead      cipher.AEAD
 	sealID    [8]byte
-	retired   []*Keys // newest first; never themselves hold retired keys
-	retiredAt time.Time
+	retired   []*Keys   // newest first; never themselves hold retired keys
+	retiredAt time.Time // when this pair was retired (retired pairs only)
 }
 
 // NewKeys builds Keys from raw secrets (32 bytes each); tests use it.
@@ -74,7 +72,7 @@ func RandomKeys() *Keys {
 // LoadOrCreate reads the keys from dir, creating them (mode 0600, dir 0700)
 // when they do not exist yet. created reports whether new keys were made, so
 // that the caller can say so once. Retired keys (after `candid keys
-// rotate`) are read too; see LoadRetired.
+// rotate`) are added by LoadRetired.
 func LoadOrCreate(dir string) (k *Keys, created bool, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, false, fmt.Errorf("identity: create key folder %s: %w (check --data and its permissions)", dir, err)
@@ -92,35 +90,19 @@ func LoadOrCreate(dir string) (k *Keys, created bool, err error) {
 }
 
 func loadOrCreateKey(path string) ([]byte, bool, error) {
-	data, err := os.ReadFile(path)
-	if err == nil {
-		if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-			return nil, false, fmt.Errorf("identity: %s is readable by other users (mode %v): run chmod 600 %s", path, st.Mode().Perm(), path)
-		}
-		key, err := hex.DecodeString(strings.TrimSpace(string(data)))
-		if err != nil || len(key) != keyBytes {
-			return nil, false, fmt.Errorf("identity: %s is not a %d-byte hex key: restore it from backup (a new key would make every handle and sealed address unreadable)", path, keyBytes)
-		}
-		return key, false, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(path); err == nil {
+		key, err := readKey(path)
+		return key, false, err
+	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, false, fmt.Errorf("identity: read %s: %w", path, err)
 	}
 	key := randomBytes(keyBytes)
 	// O_EXCL: two processes starting at once must not overwrite each other's key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := writeKeyFile(path, key); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			return loadOrCreateKey(path)
 		}
-		return nil, false, fmt.Errorf("identity: create %s: %w", path, err)
-	}
-	_, werr := f.WriteString(hex.EncodeToString(key) + "\n")
-	serr := f.Sync()
-	cerr := f.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		os.Remove(path)
-		return nil, false, fmt.Errorf("identity: write %s: %w", path, err)
+		return nil, false, err
 	}
 	return key, true, nil
 }

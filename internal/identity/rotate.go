@@ -41,7 +41,7 @@ func Rotate(dir string, now time.Time) error {
 	}
 	ts := strconv.FormatInt(now.Unix(), 10)
 	for name, key := range map[string][]byte{ts + "." + handleKeyFile: hk, ts + "." + sealKeyFile: sk} {
-		if err := writeKeyFile(filepath.Join(rdir, name), key, true); err != nil {
+		if err := writeKeyFile(filepath.Join(rdir, name), key); err != nil {
 			return err
 		}
 	}
@@ -51,7 +51,7 @@ func Rotate(dir string, now time.Time) error {
 	for _, name := range []string{handleKeyFile, sealKeyFile} {
 		tmp := filepath.Join(dir, name+".new")
 		os.Remove(tmp) // left by an earlier crash
-		if err := writeKeyFile(tmp, randomBytes(keyBytes), true); err != nil {
+		if err := writeKeyFile(tmp, randomBytes(keyBytes)); err != nil {
 			return err
 		}
 		if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
@@ -138,6 +138,15 @@ func (k *Keys) Fingerprint() string {
 	return "kf_" + hex.EncodeToString(m.Sum(nil)[:12])
 }
 
+// Retired describes the retired pairs LoadRetired kept, newest first.
+func (k *Keys) Retired() []RetiredKey {
+	var out []RetiredKey
+	for _, r := range k.retired {
+		out = append(out, RetiredKey{RetiredAt: r.retiredAt, Fingerprint: r.Fingerprint()})
+	}
+	return out
+}
+
 // RetiredFingerprints lists the retired pairs' fingerprints, newest first.
 func (k *Keys) RetiredFingerprints() []string {
 	var out []string
@@ -170,17 +179,14 @@ func readKey(path string) ([]byte, error) {
 	}
 	key, err := hex.DecodeString(strings.TrimSpace(string(data)))
 	if err != nil || len(key) != keyBytes {
-		return nil, fmt.Errorf("identity: %s is not a %d-byte hex key: restore it from backup", path, keyBytes)
+		return nil, fmt.Errorf("identity: %s is not a %d-byte hex key: restore it from backup (a new key would make every handle and sealed address unreadable)", path, keyBytes)
 	}
 	return key, nil
 }
 
-func writeKeyFile(path string, key []byte, excl bool) error {
-	flags := os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-	if excl {
-		flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
-	}
-	f, err := os.OpenFile(path, flags, 0o600)
+// writeKeyFile creates path (it must not exist) holding key in hex, synced.
+func writeKeyFile(path string, key []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("identity: create %s: %w", path, err)
 	}
