@@ -37,6 +37,8 @@ type safetyJSON struct {
 	Kind  string  `json:"kind"`
 	Why   string  `json:"why"`
 	Score float64 `json:"score"`
+	// Softened: a soft rule said urgent and the model softened it to concern.
+	Softened bool `json:"softened,omitempty"`
 }
 
 type candidateJSON struct {
@@ -62,7 +64,7 @@ func classifier(dir string, th match.Thresholds) (func(string) conversation.Clas
 func toOutput(c conversation.Classification) matchOutput {
 	a := c.Safety
 	out := matchOutput{Decision: c.Decision, FAQID: c.FAQID, Score: round(c.Score), Candidates: []candidateJSON{},
-		Safety: safetyJSON{Tier: string(a.Tier), Kind: string(a.Kind), Why: a.Why, Score: round(a.Score)}}
+		Safety: safetyJSON{Tier: string(a.Tier), Kind: string(a.Kind), Why: a.Why, Score: round(a.Score), Softened: a.Softened}}
 	for _, cand := range c.Candidates {
 		out.Candidates = append(out.Candidates, candidateJSON{ID: cand.FAQID, Score: round(cand.Score)})
 	}

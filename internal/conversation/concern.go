@@ -41,5 +41,8 @@ func why(a safety.Assessment) string {
 	if a.Why == "model" {
 		return fmt.Sprintf("model %.2f", a.Score)
 	}
+	if a.Softened {
+		return fmt.Sprintf("%s softened by model %.2f", a.Why, a.Score)
+	}
 	return a.Why
 }

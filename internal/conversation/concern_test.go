@@ -97,3 +97,20 @@ func TestLongMessageStillReadBySafety(t *testing.T) {
 		t.Fatalf("tickets %+v, want one urgent", f.tickets.Opened)
 	}
 }
+
+// TestWhy: the reason staff see names the rule or the model, and says
+// when the model softened a soft rule's urgent.
+func TestWhy(t *testing.T) {
+	for _, c := range []struct {
+		a    safety.Assessment
+		want string
+	}{
+		{safety.Assessment{Why: "model", Score: 0.734}, "model 0.73"},
+		{safety.Assessment{Why: "sh-plan"}, "sh-plan"},
+		{safety.Assessment{Why: "sh-want-to-die", Softened: true, Score: 0.021}, "sh-want-to-die softened by model 0.02"},
+	} {
+		if got := why(c.a); got != c.want {
+			t.Errorf("why(%+v) = %q, want %q", c.a, got, c.want)
+		}
+	}
+}

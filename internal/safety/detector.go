@@ -47,6 +47,10 @@ type Signal struct {
 	Kind     Kind
 	Tier     Tier
 	Rule     string
+	// Soft: the rule's words also come up in ordinary questions (a danger
+	// named in a question about it, a past told as background, hyperbole),
+	// so the learned layer may soften its urgent to concern; see applyModel.
+	Soft bool
 }
 
 // Assessment is the detector's verdict on one message.
@@ -68,6 +72,11 @@ type Assessment struct {
 	// Lang is the language the message seems to be written in ("en" or
 	// "es"), so that the help can be given in it.
 	Lang string
+	// Softened: only soft rules called the message urgent, and the
+	// learned layer was confident it tells of no danger, so the tier is
+	// concern: the resources and a ticket still come, without the crisis
+	// panel first.
+	Softened bool
 	// Request: the message asks the service to produce sexual content
 	// (write erotica, sext, role-play, send nudes). The engine answers it
 	// with decision out_of_scope; it is independent of Crisis.
@@ -116,6 +125,7 @@ type rule struct {
 	category Category // "" for a request rule
 	kind     Kind     // the kind it points to (its category's unless named)
 	tier     Tier     // urgent unless the rule says concern
+	soft     bool     // the model may soften its urgent to concern
 	line     int
 	match    []int32   // any of these patterns …
 	also     [][]int32 // … and, for every group, any of its patterns …
@@ -155,7 +165,7 @@ type Detector struct {
 // crisis.yaml keys.
 var (
 	topKeys  = []string{"version", "rewrites", "sets", "categories", "requests"}
-	ruleKeys = []string{"id", "note", "kind", "tier", "match", "also", "unless", "near", "examples"}
+	ruleKeys = []string{"id", "note", "kind", "tier", "match", "also", "unless", "near", "soft", "examples"}
 )
 
 // LoadDetector reads the crisis rules at path in fsys (faq/safety/crisis.yaml
@@ -403,6 +413,16 @@ func (d *Detector) loadRules(f yfile, c *compiler, n *yaml.Node, cat Category, i
 					return f.errf(p.v.Line, "near %q: want a number of words from 0 to %d", s, maxNear)
 				}
 				r.near = v
+			case "soft":
+				s, err := f.scalar(p.v, "soft")
+				if err != nil {
+					return err
+				}
+				b, err := strconv.ParseBool(s)
+				if err != nil || cat == "" {
+					return f.errf(p.v.Line, "soft %q: want true or false (and only on a crisis rule)", s)
+				}
+				r.soft = b
 			case "examples":
 				items, err := f.list(p.v, "examples")
 				if err != nil {
@@ -647,7 +667,7 @@ func (d *Detector) assess(text string) result {
 			res.requestRules = append(res.requestRules, r.id)
 			continue
 		}
-		a.Signals = append(a.Signals, Signal{Category: r.category, Kind: r.kind, Tier: r.tier, Rule: r.id})
+		a.Signals = append(a.Signals, Signal{Category: r.category, Kind: r.kind, Tier: r.tier, Rule: r.id, Soft: r.soft})
 	}
 	a.fromSignals()
 	res.steps = m.steps

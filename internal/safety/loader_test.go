@@ -56,6 +56,7 @@ func TestLoadDetectorErrors(t *testing.T) {
 		{"empty pattern", rule("      match:\n        - kill\n        - \"\"\n"), 6, "empty pattern"},
 		{"unknown kind", rule("      kind: selfharm\n      match: [x]\n"), 4, `kind "selfharm"`},
 		{"unknown tier", rule("      tier: high\n      match: [x]\n"), 4, `tier "high": want urgent or concern`},
+		{"soft not a bool", rule("      soft: maybe\n      match: [x]\n"), 4, `soft "maybe": want true or false`},
 		{"blank pattern", rule("      match: [\"  \"]\n"), 4, "empty pattern"},
 		{"invalid regex", rule("      match:\n        - \"re:kill(\"\n"), 5, "invalid regex"},
 		{"regex matching nothing", rule("      match: [\"re:a*\"]\n"), 4, "matches the empty string"},

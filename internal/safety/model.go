@@ -29,6 +29,7 @@ type Model struct {
 	kinds    []Kind       // by class index of kind
 	urgent   float64
 	concern  float64
+	soften   float64 // below this danger, a soft rule's urgent is concern (0: never)
 	concepts conceptIndex
 }
 
@@ -36,6 +37,7 @@ type Model struct {
 const (
 	metaUrgent  = "urgent_threshold"
 	metaConcern = "concern_threshold"
+	metaSoften  = "soften_threshold"
 )
 
 // LoadModel reads the learned layer from the FAQ folder fsys.
@@ -75,6 +77,10 @@ func newModel(danger, kind *learn.Model) (*Model, error) {
 	m.concern, ok2 = danger.Meta[metaConcern]
 	if !ok1 || !ok2 || m.concern <= 0 || m.concern > m.urgent || m.urgent >= 1 {
 		return nil, errors.New("safety: model has no valid thresholds: retrain it with `go generate ./faq`")
+	}
+	m.soften = danger.Meta[metaSoften]
+	if m.soften < 0 || m.soften > m.concern {
+		return nil, errors.New("safety: model has an invalid soften threshold: retrain it with `go generate ./faq`")
 	}
 	return m, nil
 }
@@ -128,12 +134,25 @@ func (d *Detector) WithModel(m *Model) *Detector {
 // applyModel lets the model raise the tier where the rules did not: the
 // rules stay first (precise, explainable) and the model catches the wording
 // they were not written for.
+//
+// The one thing the model may lower is the urgent of soft rules alone (a
+// rule marked soft in crisis.yaml: its words also come up in questions
+// about the danger, pasts told as background, hyperbole), and only to
+// concern, when the model is confident there is no danger (below the soften
+// threshold, chosen in training so that almost no emergency a soft rule
+// caught is softened). The person still gets the resources for the kind and
+// a ticket; what changes is that an essay "killing me" does not open with
+// hotlines. A firm rule is never softened.
 func (d *Detector) applyModel(words []string, a *Assessment) {
 	if d.model == nil {
 		return
 	}
 	v := d.model.assess(words)
 	a.Score = v.danger
+	if a.Tier == TierUrgent && v.danger < d.model.soften && onlySoftUrgent(a.Signals) {
+		a.Tier, a.Crisis, a.Softened = TierConcern, false, true
+		return
+	}
 	if v.tier.rank() > a.Tier.rank() {
 		a.Tier, a.Kind, a.Why = v.tier, v.kind, "model"
 		a.Kinds = slices.Insert(slices.DeleteFunc(a.Kinds, func(k Kind) bool { return k == v.kind }), 0, v.kind)
@@ -141,4 +160,14 @@ func (d *Detector) applyModel(words []string, a *Assessment) {
 	} else if v.tier != TierNone && !slices.Contains(a.Kinds, v.kind) {
 		a.Kinds = append(a.Kinds, v.kind)
 	}
+}
+
+// onlySoftUrgent reports whether every urgent signal comes from a soft rule.
+func onlySoftUrgent(sigs []Signal) bool {
+	for _, s := range sigs {
+		if s.Tier == TierUrgent && !s.Soft {
+			return false
+		}
+	}
+	return true
 }

@@ -143,3 +143,36 @@ func TestLoadModelErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSoftRules: the model softens the urgent of soft rules alone, to
+// concern and never lower, and never a firm rule's. The lines are written
+// for this test (not in the corpus or any evaluation set).
+func TestSoftRules(t *testing.T) {
+	d := shippedDetector(t)
+	const (
+		hyperbole = "this stats essay is due at nine and honestly i want to die lol, how do people write 3000 words"
+		plan      = "i want to die, i have counted out all my pills for tonight"
+		firm      = "he put his hands round my neck last night and squeezed until i nearly passed out"
+	)
+	if a := d.WithModel(nil).Assess(hyperbole); a.Tier != TierUrgent || !onlySoftUrgent(a.Signals) {
+		t.Fatalf("hyperbole: the rules alone give %s %v, want urgent from soft rules (the test needs a soft rule to fire)", a.Tier, a.Signals)
+	}
+	a := d.Assess(hyperbole)
+	if a.Tier != TierConcern || !a.Softened || a.Crisis || a.Kind == KindNone {
+		t.Errorf("hyperbole: tier %s softened %v kind %s (score %.3f), want a softened concern that keeps its kind", a.Tier, a.Softened, a.Kind, a.Score)
+	}
+	if a := d.Assess(plan); a.Tier != TierUrgent || a.Softened {
+		t.Errorf("plan: tier %s softened %v (score %.3f), want urgent", a.Tier, a.Softened, a.Score)
+	}
+
+	// With a model that would soften anything, a firm rule still stands.
+	m := *d.model
+	m.soften = 1
+	always := d.WithModel(&m)
+	if a := always.Assess(firm); a.Tier != TierUrgent || a.Softened {
+		t.Errorf("firm rule: tier %s softened %v, want urgent (%v)", a.Tier, a.Softened, a.Signals)
+	}
+	if a := always.Assess(plan); a.Tier == TierNone {
+		t.Errorf("plan with an always-soften model: tier none, want concern at least")
+	}
+}

@@ -67,6 +67,13 @@ const (
 	maxOrdinaryAny    = 0.05
 )
 
+// maxSoftened bounds the soften threshold (see applyModel): of the corpus's
+// urgent lines that soft rules alone call urgent, at most this share, scored
+// by a model that never saw their writer, may fall below it and so become
+// concern. Softened lines still get the resources and a ticket; the bound
+// keeps that for the rare emergency the model misreads, not a habit.
+const maxSoftened = 0.015
+
 // trainFolds: with 50-odd writers, ten folds keep nine tenths of the
 // voices in every training split. With five, writers of one register (the
 // two small-talk writers, say) were often left out together, so their lines
@@ -84,7 +91,7 @@ const noneWeight = 4
 
 // trainerVersion is part of the data hash: changing how the model is
 // trained makes the shipped model stale, as changing its data does.
-const trainerVersion = "safety-trainer-6"
+const trainerVersion = "safety-trainer-7"
 
 // trainOptions are the learner settings; they are hashed too.
 func trainOptions() learn.TrainOptions {
@@ -220,11 +227,16 @@ func samples(lines []CorpusLine, ci conceptIndex, max int) (danger, kind []learn
 type TrainReport struct {
 	Lines, Writers  int
 	Urgent, Concern float64 // the thresholds chosen
-	BySet           map[string]SetRates
-	ByKind          map[string]SetRates // urgent lines only
-	Folds           int
-	BudgetUrgent    float64
-	BudgetAny       float64
+	Soften          float64
+	// Softened counts, per set, the lines that soft rules called urgent and
+	// the model softened to concern; SoftRuled counts the lines soft rules
+	// alone called urgent.
+	Softened, SoftRuled map[string]int
+	BySet               map[string]SetRates
+	ByKind              map[string]SetRates // urgent lines only
+	Folds               int
+	BudgetUrgent        float64
+	BudgetAny           float64
 	// Scores holds, for every line, the out-of-fold probability of danger
 	// (1 where the rules call it urgent): what `candid faq train --scores`
 	// writes for a curator reading the misses.
@@ -253,40 +265,80 @@ func Train(lines []CorpusLine, dataHash string, rules *Detector) (*Model, TrainR
 	if err != nil {
 		return nil, rep, err
 	}
-	danger := make([]float64, len(lines))
 	if rules != nil {
 		rules = rules.WithModel(nil)
 	}
-	for i, p := range oof {
-		danger[i] = p[1]
-		// The rules decide first: a line they call urgent is urgent at any
-		// threshold (and, on an ordinary line, spends the false-alarm
-		// budget that the two layers share).
-		if rules != nil && rules.Assess(lines[i].Q).Tier == TierUrgent {
-			danger[i] = 1
+	// The rules decide first: a line they call urgent is urgent at any
+	// threshold (and, on an ordinary line, spends the false-alarm budget
+	// that the two layers share), unless only soft rules did and the model
+	// softens it, which makes it concern.
+	ruled := make([]bool, len(lines)) // urgent by a rule
+	soft := make([]bool, len(lines))  // … by soft rules only
+	var softUrgent []float64
+	for i := range lines {
+		if rules == nil {
+			continue
+		}
+		if a := rules.Assess(lines[i].Q); a.Tier == TierUrgent {
+			ruled[i], soft[i] = true, onlySoftUrgent(a.Signals)
+			if soft[i] && lines[i].Label == "urgent" {
+				softUrgent = append(softUrgent, oof[i][1])
+			}
 		}
 	}
-	rep.Scores = danger
-	var ordinary []float64
+	rep.Soften = softenThreshold(softUrgent, maxSoftened)
+	urgentScore := make([]float64, len(lines)) // what the urgent threshold sees
+	anyScore := make([]float64, len(lines))    // what the concern threshold sees
+	for i, p := range oof {
+		urgentScore[i], anyScore[i] = p[1], p[1]
+		if ruled[i] {
+			anyScore[i] = 1
+			if !soft[i] || p[1] >= rep.Soften {
+				urgentScore[i] = 1
+			}
+		}
+	}
+	rep.Scores = urgentScore
+	var ordUrgent, ordAny []float64
 	writers := map[string]bool{}
 	for i, l := range lines {
 		writers[l.Writer] = true
 		if l.Set() == "ordinary" {
-			ordinary = append(ordinary, danger[i])
+			ordUrgent = append(ordUrgent, urgentScore[i])
+			ordAny = append(ordAny, anyScore[i])
 		}
 	}
 	rep.Writers = len(writers)
-	rep.Urgent = budgetThreshold(ordinary, maxOrdinaryUrgent)
-	rep.Concern = min(budgetThreshold(ordinary, maxOrdinaryAny), rep.Urgent)
+	rep.Urgent = budgetThreshold(ordUrgent, maxOrdinaryUrgent)
+	rep.Concern = min(budgetThreshold(ordAny, maxOrdinaryAny), rep.Urgent)
+	if rep.Soften > rep.Concern {
+		// Never above concern: a softened line must not be one the model
+		// itself would call concern. Rescore with the capped value.
+		rep.Soften = rep.Concern
+		for i, p := range oof {
+			if ruled[i] && (!soft[i] || p[1] >= rep.Soften) {
+				urgentScore[i] = 1
+			}
+		}
+	}
+	rep.Softened, rep.SoftRuled = map[string]int{}, map[string]int{}
+	for i, l := range lines {
+		if soft[i] {
+			rep.SoftRuled[l.Set()]++
+			if urgentScore[i] < 1 {
+				rep.Softened[l.Set()]++
+			}
+		}
+	}
 	rep.BySet, rep.ByKind = map[string]SetRates{}, map[string]SetRates{}
 	for i, l := range lines {
 		add := func(m map[string]SetRates, key string) {
 			r := m[key]
 			r.N++
-			if danger[i] >= rep.Urgent {
+			if urgentScore[i] >= rep.Urgent {
 				r.Urgent++
 			}
-			if danger[i] >= rep.Concern {
+			if anyScore[i] >= rep.Concern {
 				r.Any++
 			}
 			m[key] = r
@@ -304,7 +356,7 @@ func Train(lines []CorpusLine, dataHash string, rules *Detector) (*Model, TrainR
 		}
 	}
 	opt.DataHash = dataHash
-	opt.Meta = map[string]float64{metaUrgent: rep.Urgent, metaConcern: rep.Concern}
+	opt.Meta = map[string]float64{metaUrgent: rep.Urgent, metaConcern: rep.Concern, metaSoften: rep.Soften}
 	dm, err := learn.Train(ss, opt)
 	if err != nil {
 		return nil, rep, err
@@ -333,6 +385,19 @@ func budgetThreshold(scores []float64, budget float64) float64 {
 	return min(t, 0.999)
 }
 
+// softenThreshold is the highest threshold t (rounded down to 0.001) below
+// which at most budget of the scores fall; 0 (never soften) without scores.
+func softenThreshold(scores []float64, budget float64) float64 {
+	if len(scores) == 0 {
+		return 0
+	}
+	s := slices.Clone(scores)
+	slices.Sort(s)
+	allowed := int(float64(len(s)) * budget) // how many may fall below t
+	t := s[min(allowed, len(s)-1)]
+	return float64(int(t*1000)) / 1000
+}
+
 // WriteFiles writes the two model files with write(path, bytes), paths
 // relative to the FAQ folder.
 func (m *Model) WriteFiles(write func(path string, b []byte) error) error {
@@ -353,6 +418,13 @@ func (r TrainReport) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d lines from %d writers; thresholds urgent %.3f, concern %.3f (at most %.0f%% / %.0f%% of ordinary questions of writers left out)\n",
 		r.Lines, r.Writers, r.Urgent, r.Concern, 100*r.BudgetUrgent, 100*r.BudgetAny)
+	fmt.Fprintf(&b, "soften threshold %.3f (at most %.1f%% of the emergencies that soft rules alone catch); softened to concern:", r.Soften, 100*maxSoftened)
+	for _, k := range []string{"urgent", "concern", "hard", "ordinary", "off-topic"} {
+		if n := r.SoftRuled[k]; n > 0 {
+			fmt.Fprintf(&b, " %s %d of %d", k, r.Softened[k], n)
+		}
+	}
+	b.WriteString("\n")
 	fmt.Fprintf(&b, "%d-fold cross-validation grouped by writer:\n", r.Folds)
 	for _, k := range []string{"urgent", "concern", "hard", "ordinary", "off-topic"} {
 		if s, ok := r.BySet[k]; ok {
