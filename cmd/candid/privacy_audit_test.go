@@ -344,7 +344,7 @@ func hit(content, s string) bool {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second) // only keeps a broken test from hanging
+	deadline := time.Now().Add(60 * time.Second) // only keeps a broken test from hanging (a loaded CI machine is slow)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
