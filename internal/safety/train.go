@@ -238,7 +238,7 @@ type TrainReport struct {
 	BudgetUrgent        float64
 	BudgetAny           float64
 	// Scores holds, for every line, the out-of-fold probability of danger
-	// (1 where the rules call it urgent): what `candid faq train --scores`
+	// (1 where the rules call it urgent and it is not softened): what `candid faq train --scores`
 	// writes for a curator reading the misses.
 	Scores []float64
 }
@@ -286,40 +286,51 @@ func Train(lines []CorpusLine, dataHash string, rules *Detector) (*Model, TrainR
 			}
 		}
 	}
-	rep.Soften = softenThreshold(softUrgent, maxSoftened)
-	urgentScore := make([]float64, len(lines)) // what the urgent threshold sees
-	anyScore := make([]float64, len(lines))    // what the concern threshold sees
+	// What the concern threshold sees does not depend on softening (a line
+	// a rule calls urgent is at least concern either way), so it is chosen
+	// first, and the soften threshold is kept below it: a softened line
+	// must not be one the model itself would call concern.
+	anyScore := make([]float64, len(lines))
+	var ordAny []float64
 	for i, p := range oof {
-		urgentScore[i], anyScore[i] = p[1], p[1]
+		anyScore[i] = p[1]
 		if ruled[i] {
 			anyScore[i] = 1
-			if !soft[i] || p[1] >= rep.Soften {
+		}
+		if lines[i].Set() == "ordinary" {
+			ordAny = append(ordAny, anyScore[i])
+		}
+	}
+	concern := budgetThreshold(ordAny, maxOrdinaryAny)
+	rep.Soften = min(softenThreshold(softUrgent, maxSoftened), concern)
+	urgentScore := make([]float64, len(lines)) // what the urgent threshold sees
+	scoreUrgent := func() {
+		for i, p := range oof {
+			urgentScore[i] = p[1]
+			if ruled[i] && (!soft[i] || p[1] >= rep.Soften) {
 				urgentScore[i] = 1
 			}
 		}
 	}
-	rep.Scores = urgentScore
-	var ordUrgent, ordAny []float64
+	scoreUrgent()
+	var ordUrgent []float64
 	writers := map[string]bool{}
 	for i, l := range lines {
 		writers[l.Writer] = true
 		if l.Set() == "ordinary" {
 			ordUrgent = append(ordUrgent, urgentScore[i])
-			ordAny = append(ordAny, anyScore[i])
 		}
 	}
+	rep.Scores = urgentScore
 	rep.Writers = len(writers)
 	rep.Urgent = budgetThreshold(ordUrgent, maxOrdinaryUrgent)
-	rep.Concern = min(budgetThreshold(ordAny, maxOrdinaryAny), rep.Urgent)
+	rep.Concern = min(concern, rep.Urgent)
 	if rep.Soften > rep.Concern {
-		// Never above concern: a softened line must not be one the model
-		// itself would call concern. Rescore with the capped value.
+		// Only when the urgent threshold fell below the concern budget's
+		// (ordinary lines the rules alone push near the urgent budget):
+		// soften less, and report what the capped value does.
 		rep.Soften = rep.Concern
-		for i, p := range oof {
-			if ruled[i] && (!soft[i] || p[1] >= rep.Soften) {
-				urgentScore[i] = 1
-			}
-		}
+		scoreUrgent()
 	}
 	rep.Softened, rep.SoftRuled = map[string]int{}, map[string]int{}
 	for i, l := range lines {
